@@ -1,0 +1,82 @@
+import time
+
+from django.conf import settings
+from django.test import SimpleTestCase, override_settings
+
+from .helpers import client_settings_for, closed_port
+
+
+class IndexViewTests(SimpleTestCase):
+    def test_index(self):
+        response = self.client.get("/")
+        self.assertEqual(response.status_code, 200)
+        self.assertTemplateUsed(response, "core/index.html")
+        self.assertContains(response, "<h1>Hello, Django!</h1>", html=True)
+        self.assertContains(response, f'href="{settings.STATIC_URL}core/site.css"')
+        self.assertContains(response, 'href="/admin/"')
+
+    def test_security_headers(self):
+        response = self.client.get("/")
+        self.assertEqual(response["X-Frame-Options"], "DENY")
+        self.assertEqual(response["X-Content-Type-Options"], "nosniff")
+        self.assertEqual(response["Referrer-Policy"], "same-origin")
+
+    @override_settings(RELEASE_ID="20250102T030405Z")
+    def test_release_id_shown(self):
+        response = self.client.get("/")
+        self.assertContains(response, '<code class="release">20250102T030405Z</code>', html=True)
+
+    @override_settings(RELEASE_ID="")
+    def test_no_release_id(self):
+        response = self.client.get("/")
+        self.assertNotContains(response, "release")
+
+    def test_head_allowed_post_refused(self):
+        self.assertEqual(self.client.head("/").status_code, 200)
+        self.assertEqual(self.client.post("/").status_code, 405)
+
+
+class HealthzViewTests(SimpleTestCase):
+    def assertNeverCached(self, response):
+        cache_control = response["Cache-Control"]
+        for directive in ("no-cache", "no-store", "must-revalidate", "max-age=0"):
+            self.assertIn(directive, cache_control)
+
+    def test_ok(self):
+        response = self.client.get("/healthz")
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response["Content-Type"], "application/json")
+        self.assertEqual(response.json(), {"status": "ok"})
+        self.assertNeverCached(response)
+
+    def test_database_down(self):
+        password = "Hunter2-not-in-logs"
+        url = f"mongodb://app:{password}@127.0.0.1:{closed_port()}/hellodjango?authSource=admin"
+        start = time.monotonic()
+        with override_settings(MONGODB_CLIENT=client_settings_for(url)):
+            with self.assertLogs("hellodjango.core.views", "WARNING") as logs:
+                response = self.client.get("/healthz")
+        elapsed = time.monotonic() - start
+        self.assertEqual(response.status_code, 503)
+        self.assertEqual(
+            response.json(), {"status": "unavailable", "error": "ServerSelectionTimeoutError"}
+        )
+        self.assertNeverCached(response)
+        # The client's 3 s server selection timeout bounds the answer.
+        self.assertLess(elapsed, 8)
+        self.assertEqual(len(logs.output), 1)
+        self.assertIn("Health check failed: MongoDB at 127.0.0.1:", logs.output[0])
+        self.assertNotIn(password, logs.output[0])
+
+    def test_wrong_credentials(self):
+        wrong = {**settings.MONGODB_CLIENT, "password": "wrong-password"}
+        with override_settings(MONGODB_CLIENT=wrong):
+            with self.assertLogs("hellodjango.core.views", "WARNING") as logs:
+                response = self.client.get("/healthz")
+        self.assertEqual(response.status_code, 503)
+        self.assertEqual(response.json()["status"], "unavailable")
+        self.assertIn("Authentication failed", logs.output[0])
+        self.assertNotIn("wrong-password", logs.output[0])
+
+    def test_post_refused(self):
+        self.assertEqual(self.client.post("/healthz").status_code, 405)
