@@ -9,6 +9,7 @@ settings machinery, so it works (and is tested) on both supported Django lines.
 """
 
 import json
+import re
 import os
 from dataclasses import dataclass, field
 from importlib.util import find_spec
@@ -60,6 +61,7 @@ class Environment:
     hsts_preload: bool
     log_level: str
     release_id: str
+    silenced_system_checks: list
     source: str = field(default="", compare=False)
 
 
@@ -167,6 +169,13 @@ def parse_environment(data, source="<environment>"):
     if log_level not in LOG_LEVELS:
         raise reader.error("DJANGO_LOG_LEVEL", f"must be one of {', '.join(LOG_LEVELS)}")
     release_id = reader.string("DJANGO_RELEASE_ID", default="", allow_empty=True)
+    silenced_system_checks = reader.string_list("DJANGO_SILENCED_SYSTEM_CHECKS", default=[])
+    for check_id in silenced_system_checks:
+        if not re.fullmatch(r"[a-z_]+\.[WEIC]\d{3}", check_id):
+            raise reader.error(
+                "DJANGO_SILENCED_SYSTEM_CHECKS",
+                f'entries must be check ids such as "security.W021", got {check_id!r}',
+            )
 
     return Environment(
         secret_key=secret_key,
@@ -186,6 +195,7 @@ def parse_environment(data, source="<environment>"):
         hsts_preload=hsts_preload,
         log_level=log_level,
         release_id=release_id,
+        silenced_system_checks=silenced_system_checks,
         source=source,
     )
 

@@ -158,6 +158,10 @@ SECURE_HSTS_SECONDS = env.hsts_seconds
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.hsts_include_subdomains
 SECURE_HSTS_PRELOAD = env.hsts_preload
 
+# Checks the deployment deliberately does not follow, e.g. security.W021 when the site is
+# not meant for the browsers' HSTS preload lists.
+SILENCED_SYSTEM_CHECKS = env.silenced_system_checks
+
 # Logging: everything to stderr, where uWSGI and journald pick it up.
 
 LOGGING = {

@@ -387,6 +387,16 @@ class ParseEnvironmentTests(SimpleTestCase):
         )
         self.assertEqual(parse_environment(valid_environment(DJANGO_RELEASE_ID="")).release_id, "")
 
+    def test_silenced_system_checks(self):
+        self.assertEqual(parse_environment(valid_environment()).silenced_system_checks, [])
+        env = parse_environment(valid_environment(DJANGO_SILENCED_SYSTEM_CHECKS=["security.W021"]))
+        self.assertEqual(env.silenced_system_checks, ["security.W021"])
+        self.assertInvalid(
+            "DJANGO_SILENCED_SYSTEM_CHECKS",
+            'entries must be check ids such as "security.W021", got \'W021\'',
+            DJANGO_SILENCED_SYSTEM_CHECKS=["W021"],
+        )
+
     def test_unknown_keys_are_ignored(self):
         # PaaS-style environment files carry keys meant for other programs.
         env = parse_environment(valid_environment(PATH="/usr/bin", DOTCLOUD_SERVICE_NAME="www"))

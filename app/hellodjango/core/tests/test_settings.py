@@ -207,6 +207,20 @@ class DeploymentSettingsTests(SettingsProcessTestCase):
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
         self.assertIn("System check identified no issues (0 silenced).", result.stdout)
 
+    def test_check_deploy_without_preload_needs_w021_silenced(self):
+        # A site that does not want to be on the browsers' preload lists: check --deploy warns
+        # (security.W021) unless the environment silences that one check on purpose.
+        env_file = self.production_environment(DJANGO_HSTS_PRELOAD=False)
+        result = run_manage("check", "--deploy", "--fail-level", "WARNING", env_file=env_file)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("security.W021", result.stdout + result.stderr)
+        env_file = self.production_environment(
+            DJANGO_HSTS_PRELOAD=False, DJANGO_SILENCED_SYSTEM_CHECKS=["security.W021"]
+        )
+        result = run_manage("check", "--deploy", "--fail-level", "WARNING", env_file=env_file)
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assertIn("System check identified no issues (1 silenced).", result.stdout)
+
     def test_check_deploy_reports_insecure_settings(self):
         env_file = self.production_environment(
             DJANGO_DEBUG=True,
