@@ -6,14 +6,14 @@
 #   tests/standin/check-container.sh OUT_DIR
 #
 # Needs podman and a Debian 12 image with systemd, python3, ca-certificates
-# (STANDIN_IMAGE, default localhost/test-bookworm:latest).  With Debian's podman 4.3
+# (STANDIN_IMAGE, default localhost/django-mongodb-test:bookworm, built by `make image`).  With Debian's podman 4.3
 # select a containers.conf with `default_ulimits = []` and `runtime = "runc"` through
 # CONTAINERS_CONF.  The container (standin-check-<pid>) reaches the Debian mirror for
 # python3-yaml and adduser; OUT_DIR is mounted read-only at /srv/mongodb-repo.
 set -euo pipefail
 
 OUT_DIR=$(cd "${1:?usage: check-container.sh OUT_DIR}" && pwd)
-IMAGE=${STANDIN_IMAGE:-localhost/test-bookworm:latest}
+IMAGE=${STANDIN_IMAGE:-localhost/django-mongodb-test:bookworm}
 NAME=standin-check-$$
 DELAY=6
 
