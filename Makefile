@@ -33,14 +33,34 @@ host-deps: ## Install the apt packages the harness needs (only those missing)
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	else echo "host-deps: all present"; fi
 
-$(VENV)/.installed: requirements.txt
+# pip's warnings about find-links directories that do not exist on this machine are noise.
+PIP_QUIET := --quiet --disable-pip-version-check
+
+$(VENV)/.installed: requirements.txt tests/standin/requirements.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install $(PIP_QUIET) --upgrade pip
+	$(BIN)/pip install $(PIP_QUIET) -r requirements.txt -r tests/standin/requirements.txt
 	touch $@
 
 .PHONY: venv
-venv: $(VENV)/.installed ## Create the project virtualenv with the pinned controller tools
+venv: $(VENV)/.installed ## Create the project virtualenv (controller tools, stand-in server deps)
+
+# The application's own virtualenvs, one per connector, as the django_app role builds them on a
+# host. Tests of the application and of the stand-in's client compatibility run in them.
+$(CACHE)/venv-%/.installed: app/requirements/%.txt
+	rm -rf $(CACHE)/venv-$*
+	$(PYTHON) -m venv $(CACHE)/venv-$*
+	$(CACHE)/venv-$*/bin/pip install $(PIP_QUIET) -r $<
+	touch $@
+
+APP_VENVS := $(CACHE)/venv-mongodb-backend/.installed $(CACHE)/venv-djongo/.installed
+
+.PHONY: app-venvs
+app-venvs: $(APP_VENVS) ## Create the application virtualenvs (one per connector)
+
+.PHONY: apt-repo
+apt-repo: host-deps venv ## Build the offline repository of the MongoDB stand-in (a test double)
+	PYTHON=$(BIN)/python tests/standin/build-repo.sh $(CACHE)/mongodb-repo
 
 .PHONY: image
 image: host-deps ## Build (or reuse) the Debian systemd test image
@@ -53,12 +73,44 @@ lint: venv ## yamllint, ansible-lint (production profile), syntax checks of ever
 	for inv in local staging production; do \
 	  $(BIN)/ansible-playbook -i inventory/$$inv site.yml --syntax-check; done
 
+.PHONY: test-project
+test-project: venv ## Project conventions: role docs and specs, no test double in production values
+	$(BIN)/pytest -q tests/test_project.py
+
+.PHONY: test-badinput
+test-badinput: venv ## Bad input fails before any host is changed, naming the variable or file
+	$(BIN)/pytest -v -s tests/test_bad_input.py
+
+.PHONY: test-standin
+test-standin: venv app-venvs ## The MongoDB stand-in's own test suite (wire, auth, durability, clients)
+	STANDIN_DJANGO_PYTHON=$(CACHE)/venv-mongodb-backend/bin/python \
+	STANDIN_DJONGO_PYTHON=$(CACHE)/venv-djongo/bin/python \
+	STANDIN_PYMONGO3_PYTHON=$(CACHE)/venv-djongo/bin/python \
+	  $(BIN)/pytest -q tests/standin/tests
+
+.PHONY: test-app
+test-app: venv app-venvs ## The reference Django project's tests, with each connector
+	STANDIN_PYTHON=$(BIN)/python app/run-tests.sh $(CACHE)/venv-mongodb-backend/bin/python django_mongodb_backend
+	STANDIN_PYTHON=$(BIN)/python app/run-tests.sh $(CACHE)/venv-djongo/bin/python djongo
+
 .PHONY: molecule
-molecule: venv image ## Run the Molecule scenarios (create, converge, idempotence, verify, destroy)
-	$(BIN)/molecule test --all
+molecule: venv image apt-repo ## Run the Molecule scenarios (create, converge, idempotence, verify, destroy)
+	$(BIN)/molecule --base-config $(CURDIR)/.config/molecule/config.yml test --all
+
+.PHONY: demo
+demo: venv image ## Deploy the whole stack over SSH to a local VM-like container (site on :8080)
+	tests/harness/demo.sh up
+
+.PHONY: demo-destroy
+demo-destroy: ## Remove the demo container
+	tests/harness/demo.sh destroy
+
+.PHONY: test-demo
+test-demo: venv image apt-repo ## The SSH path end to end: demo up, check the site, demo down
+	tests/harness/demo.sh test
 
 .PHONY: test
-test: host-deps venv lint molecule ## Everything CI runs
+test: host-deps venv lint test-project test-badinput test-standin test-app molecule test-demo ## Everything CI runs
 
 .PHONY: clean
 clean: ## Remove the virtualenv and caches (the test image stays in podman)

@@ -14,12 +14,16 @@ import json
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 INVENTORY = ROOT / "tests" / "badinput" / "inventory"
+# The ansible-playbook of the virtualenv running the tests, else the one on PATH.
+_VENV_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
+ANSIBLE_PLAYBOOK = str(_VENV_PLAYBOOK) if _VENV_PLAYBOOK.exists() else "ansible-playbook"
 
 CASES = {
     # name: (extra vars or an inventory path, text the failure message must contain)
@@ -47,12 +51,26 @@ CASES = {
     "single-uwsgi-worker": ({"uwsgi_processes": 1}, "uwsgi_processes must be at least 2"),
     "invalid-host-name": ({"app_hostnames": ["bad host"]}, "nginx_server_names must list at least one host name"),
     "tls-without-certificate": ({"app_tls_certificate_src": ""}, "nginx_tls_enabled is true"),
+    "missing-certificate-file": (
+        {"app_tls_certificate_src": "/nonexistent/site.crt"},
+        'nginx_tls_certificate_src ("/nonexistent/site.crt") must be a PEM certificate chain',
+    ),
+    "key-is-not-a-key": (
+        {"app_tls_certificate_key_src": str(ROOT / "tests" / "badinput" / "tls" / "site.crt")},
+        "nginx_tls_certificate_key_src",
+    ),
+    "source-dir-without-project": ({"app_source_dir": "/nonexistent/app"}, "django_app_source_dir must be an absolute directory"),
+    "unpinned-requirements": (
+        {"app_source_dir": str(ROOT / "tests" / "badinput" / "unpinned-app")},
+        'Offending lines: ["Django>=5.2,<5.3", "--index-url https://example.org/simple"]',
+    ),
     "short-mongodb-admin-password": ({"app_mongodb_admin_password": "short"}, "mongodb_admin_password must be at least 12"),
     "csrf-origin-without-scheme": (
         {"django_app_csrf_trusted_origins": ["example.org"]},
         "django_app_csrf_trusted_origins entries need a scheme",
     ),
     "replica-set-without-key": ({"mongodb_replication_replset_name": "rs0"}, "mongodb_security_keyfile_content"),
+    "port-out-of-range-as-key-value": ("mongodb_net_port=70000", "mongodb_net_port must be between 1 and 65535"),
     "deadline-shorter-than-interval": (
         {"mongodb_ready_timeout": 5, "mongodb_ready_interval": 10},
         "mongodb_ready_timeout at least as long",
@@ -64,12 +82,16 @@ def run_site(target) -> subprocess.CompletedProcess:
     if isinstance(target, Path):
         extra = []
         inventory = target
+    elif isinstance(target, str):
+        # key=value extra variables, as people type them: every value arrives as a string.
+        extra = ["--extra-vars", target]
+        inventory = INVENTORY
     else:
         extra = ["--extra-vars", json.dumps(target)]
         inventory = INVENTORY
     env = dict(os.environ, ANSIBLE_TIMEOUT="3", ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
     return subprocess.run(
-        ["ansible-playbook", "-i", str(inventory), "site.yml", *extra],
+        [ANSIBLE_PLAYBOOK, "-i", str(inventory), "site.yml", *extra],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -101,6 +123,15 @@ def test_valid_baseline_passes_validation():
     assert "PLAY [Install, start and secure MongoDB]" in result.stdout, result.stdout[-3000:]
     assert "UNREACHABLE" in result.stdout, result.stdout[-3000:]
     print(f"\n    baseline: validation passed, then db1 was unreachable as expected")
+
+
+def test_numbers_given_as_key_value_pass_validation():
+    """`-e name=value` makes every value a string; valid numbers must still pass validation."""
+    result = run_site("mongodb_ready_timeout=120 mongodb_ready_interval=5 mongodb_net_port=27018 "
+                      "django_app_releases_keep=3 uwsgi_processes=3 app_hsts_seconds=600")
+    assert "PLAY [Install, start and secure MongoDB]" in result.stdout, result.stdout[-3000:]
+    assert "UNREACHABLE" in result.stdout, result.stdout[-3000:]
+    print("\n    key=value numbers: validation passed, then db1 was unreachable as expected")
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

@@ -1,0 +1,1 @@
+# Validation-only fixture: the deploy stops before this project is used.
