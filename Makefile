@@ -33,7 +33,7 @@ host-deps: ## Install the apt packages the harness needs (only those missing)
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	else echo "host-deps: all present"; fi
 
-# pip's warnings about find-links directories that do not exist on this machine are noise.
+# Quiet pip: no progress output, no self-update check.
 PIP_QUIET := --quiet --disable-pip-version-check
 
 $(VENV)/.installed: requirements.txt tests/standin/requirements.txt
