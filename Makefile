@@ -17,8 +17,10 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_FORCE_COLOR := 0
 export PY_COLORS := 0
 
+# chromium + chromium-driver: the browser test of the admin login (tests/browser, run by test-demo).
 HOST_PACKAGES := podman runc netavark aardvark-dns containernetworking-plugins iptables \
-                 debootstrap dpkg-dev apt-utils gnupg python3-venv openssh-client curl
+                 debootstrap dpkg-dev apt-utils gnupg python3-venv openssh-client curl \
+                 chromium chromium-driver
 
 .PHONY: help
 help: ## Show the targets
@@ -105,12 +107,20 @@ demo: venv image ## Deploy the whole stack over SSH to a local VM-like container
 demo-destroy: ## Remove the demo container
 	tests/harness/demo.sh destroy
 
+.PHONY: demo-check
+demo-check: host-deps venv ## Check the running demo (curl checks, browser login to the admin), no redeploy
+	tests/harness/demo.sh check
+
 .PHONY: test-demo
-test-demo: venv image apt-repo ## The SSH path end to end: demo up, check the site, demo down
-	tests/harness/demo.sh test
+test-demo: host-deps venv image apt-repo ## The SSH path end to end: demo up, check the site (curl, browser), demo down
+	DEMO_MONGODB_SOURCE=offline tests/harness/demo.sh test
+
+.PHONY: test-tools
+test-tools: venv ## The test tools' own tests (the load generator, against servers on 127.0.0.1)
+	$(BIN)/pytest -q tests/loadgen
 
 .PHONY: test
-test: host-deps venv lint test-project test-badinput test-standin test-app molecule test-demo ## Everything CI runs
+test: host-deps venv lint test-project test-tools test-badinput test-standin test-app molecule test-demo ## Everything CI runs
 
 .PHONY: clean
 clean: ## Remove the virtualenv and caches (the test image stays in podman)

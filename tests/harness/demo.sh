@@ -4,12 +4,17 @@
 #
 #   tests/harness/demo.sh up        create (or reuse) the VM and deploy; prints the URL
 #   tests/harness/demo.sh destroy   remove the VM (its data goes with it)
-#   tests/harness/demo.sh test      up, check the site from outside the VM, destroy (make test-demo)
+#   tests/harness/demo.sh check     check the running demo from outside the VM (curl, then a
+#                                   browser login to the admin), no deploy (make demo-check)
+#   tests/harness/demo.sh test      up, check, destroy (make test-demo)
 #
 # The VM is reached at 127.0.0.1:2222 as "deploy" (sudo, key in .cache/demo), the site at
-# http://localhost:8080/. When MongoDB's repository cannot be reached from this machine, the demo
-# installs the MongoDB stand-in (tests/standin, a test double of mongod) from a local repository
-# instead, through the same repository tasks; it says so.
+# http://localhost:8080/. Where MongoDB comes from is DEMO_MONGODB_SOURCE:
+#   auto      (default) probe MongoDB's key server; when it cannot be reached, install the MongoDB
+#             stand-in (tests/standin, a test double of mongod) from a local repository instead,
+#             through the same repository tasks; it says so
+#   offline   the stand-in, without probing (make test-demo: the tests never reach outside)
+#   official  MongoDB from repo.mongodb.org, without probing (fails where it cannot be reached)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -19,21 +24,44 @@ cache=.cache
 key=$cache/demo/id_ed25519
 http_port=${DEMO_HTTP_PORT:-8080}
 ssh_port=2222
+mongodb_source=${DEMO_MONGODB_SOURCE:-auto}
 
 destroy() {
   podman rm --force --ignore "$name" >/dev/null
   echo "demo: removed the demo VM ($name)"
 }
 
+# Where MongoDB comes from: prints "official" or "offline" (see DEMO_MONGODB_SOURCE above).
+mongodb_source() {
+  case "$mongodb_source" in
+    official | offline) echo "$mongodb_source" ;;
+    *)
+      if curl --silent --fail --max-time 10 --output /dev/null https://pgp.mongodb.com/server-8.0.asc; then
+        echo official
+      else
+        echo "demo: MongoDB's repository (repo.mongodb.org) cannot be reached from this machine." >&2
+        echo offline
+      fi
+      ;;
+  esac
+}
+
+check_source() {
+  case "$mongodb_source" in
+    auto | offline | official) ;;
+    *) echo "demo: DEMO_MONGODB_SOURCE must be auto, offline or official, got '$mongodb_source'" >&2; exit 2 ;;
+  esac
+}
+
 up() {
-  local extra=()
-  if curl --silent --fail --max-time 10 --output /dev/null https://pgp.mongodb.com/server-8.0.asc; then
-    echo "demo: MongoDB's repository is reachable: installing MongoDB from repo.mongodb.org"
+  local extra=() from
+  from=$(mongodb_source)
+  if [ "$from" = official ]; then
+    echo "demo: installing MongoDB from repo.mongodb.org (DEMO_MONGODB_SOURCE=$mongodb_source)"
   else
-    echo "demo: MongoDB's repository (repo.mongodb.org) cannot be reached from this machine."
-    echo "demo: installing the MongoDB stand-in instead: a test double of mongod (tests/standin),"
-    echo "demo: served from a local apt repository through the same repository tasks. Production"
-    echo "demo: inventories always install real MongoDB."
+    echo "demo: installing the MongoDB stand-in (DEMO_MONGODB_SOURCE=$mongodb_source): a test double"
+    echo "demo: of mongod (tests/standin), served from a local apt repository through the same"
+    echo "demo: repository tasks. Production inventories always install real MongoDB."
     tests/standin/build-repo.sh "$cache/mongodb-repo" >/dev/null
     extra=(--extra-vars "@tests/harness/offline-mongodb.yml")
   fi
@@ -85,6 +113,7 @@ expect() {
   local what=$1 want=$2 got
   shift 2
   got=$(fetch "$@")
+  # shellcheck disable=SC2053 # $want is a glob pattern on purpose ("200 text/html*")
   if [[ $got == $want ]]; then
     echo "demo-test: ok   $what: $got"
   else
@@ -105,13 +134,35 @@ smoke_test() {
   echo "demo-test: all checks passed"
 }
 
+# A real browser (headless Chromium from Debian, driven by selenium) logs in to the admin and
+# checks the admin index is shown and styled (tests/browser/admin_login.py). The password is the
+# demo's own, read from the local inventory and passed in the environment, never on a command line.
+browser_test() {
+  local vars=inventory/local/group_vars/all/vars.yml password
+  password=$(python3 -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["app_django_superuser_password"])' \
+    "$vars") || { echo "demo-test: cannot read app_django_superuser_password from $vars"; return 1; }
+  if ADMIN_PASSWORD=$password python3 tests/browser/admin_login.py --base-url "http://localhost:${http_port}" --user admin \
+      --screenshot "$cache/demo/admin-login.png" >"$cache/demo/admin-login.json"; then
+    echo "demo-test: ok   browser login to the admin (index shown and styled; $cache/demo/admin-login.json)"
+  else
+    echo "demo-test: FAIL browser login to the admin ($cache/demo/admin-login.json, $cache/demo/admin-login.png)"
+    return 1
+  fi
+}
+
 case "${1:-up}" in
-  up) up ;;
+  up) check_source; up ;;
   destroy) destroy ;;
+  check)
+    smoke_test
+    browser_test
+    ;;
   test)
+    check_source
     trap destroy EXIT
     up
     smoke_test
+    browser_test
     ;;
-  *) echo "usage: $0 up|destroy|test" >&2; exit 2 ;;
+  *) echo "usage: $0 up|destroy|check|test" >&2; exit 2 ;;
 esac
