@@ -1,11 +1,13 @@
 """The bad-input suite: invalid configurations stop site.yml before any host is touched.
 
 Each case runs the real `ansible-playbook site.yml` against tests/badinput/inventory (hosts at
-documentation addresses that nothing answers) with one thing broken through extra variables,
-and must fail in the first play, on the controller, with a message naming the variable. The
-recap must show no change and no unreachable host: nothing was contacted. The valid baseline
-must get past validation and only then fail to reach db1, which shows the cases fail for their
-own reason. Run with `pytest -v -s` to see each case's message (the Makefile does).
+127.0.0.1 on a closed port: nothing answers, and nothing leaves this machine) with one thing
+broken through extra variables, and must fail in the first play, on the controller, with a
+message naming the variable. The recap must show no change and no unreachable host: nothing was
+contacted. The valid baseline must get past validation and only then fail to reach db1, which
+shows the cases fail for their own reason. The TLS certificates are made at test time (nothing
+committed can expire), and no secret value or private key may appear in the output. Run with
+`pytest -v -s` to see each case's message (the Makefile does).
 """
 
 from __future__ import annotations
@@ -13,17 +15,61 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import datetime
+
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 INVENTORY = ROOT / "tests" / "badinput" / "inventory"
 # The ansible-playbook of the virtualenv running the tests, else the one on PATH.
 _VENV_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 ANSIBLE_PLAYBOOK = str(_VENV_PLAYBOOK) if _VENV_PLAYBOOK.exists() else "ansible-playbook"
+
+SECRETS = ("app_mongodb_admin_password", "app_mongodb_password", "app_django_secret_key",
+           "app_django_superuser_password")
+
+
+def _yaml(path: Path) -> dict:
+    return yaml.safe_load(path.read_text())
+
+
+def _secret_cases() -> dict:
+    """Defect 4: every value of an example or demo file is refused, whichever secret holds it.
+
+    The values are read from the files themselves; the staging inventory says which vault_*
+    name feeds which app_* secret ("app_x: '{{ vault_y }}'").
+    """
+    staging = _yaml(ROOT / "inventory" / "staging" / "group_vars" / "all" / "vars.yml")
+    feeds = {}
+    for name in SECRETS:
+        match = re.fullmatch(r"\{\{\s*(vault_\w+)\s*\}\}", str(staging[name]))
+        assert match, f"inventory/staging: {name} is not fed by a vault_* variable"
+        feeds[match.group(1)] = name
+    cases = {}
+    examples = sorted((ROOT / "inventory").glob("*/group_vars/all/vault.yml.example"))
+    assert examples, "no vault.yml.example found"
+    for example in examples:
+        for vault_name, value in _yaml(example).items():
+            name = feeds[vault_name]
+            cases.setdefault(f"example-value-of-{name}", ({name: value}, f"Not a real secret in staging: {name}."))
+    demo = _yaml(ROOT / "inventory" / "local" / "group_vars" / "all" / "vars.yml")
+    for name in SECRETS:
+        cases[f"demo-value-of-{name}"] = ({name: demo[name]}, f"Not a real secret in staging: {name}.")
+    assert len(cases) == 2 * len(SECRETS), sorted(cases)
+    cases["placeholder-secret"] = ({"app_mongodb_password": "Please-CHANGE_ME-0123456789"},
+                                   "Not a real secret in staging: app_mongodb_password.")
+    cases["every-secret-from-the-demo"] = (
+        {name: demo[name] for name in SECRETS},
+        "Not a real secret in staging: " + ", ".join(SECRETS) + ".",
+    )
+    return cases
+
 
 CASES = {
     # name: (extra vars or an inventory path, text the failure message must contain)
@@ -34,10 +80,9 @@ CASES = {
     "unsupported-series": ({"mongodb_series": "6.0"}, "mongodb_series"),
     "production-without-vault": (ROOT / "inventory" / "production", "vault.yml"),
     "debug-in-production-like": ({"app_debug": True}, "app_debug must be false in staging"),
-    "demo-superuser-password": ({"app_django_superuser_password": "password"}, "not the demo values"),
-    "demo-secret-key": (
-        {"app_django_secret_key": "demo-insecure-secret-key-for-the-local-container-only-0123456789"},
-        "not the demo values",
+    "short-superuser-password": (
+        {"app_django_superuser_password": "Qx7-short"},
+        "app_django_superuser_password must be at least 12 characters in staging",
     ),
     "short-secret-key": ({"app_django_secret_key": "too-short"}, "django_app_secret_key must be at least 50"),
     "empty-allowed-hosts": ({"app_hostnames": []}, "app_hostnames must name the site in staging"),
@@ -56,8 +101,27 @@ CASES = {
         'nginx_tls_certificate_src ("/nonexistent/site.crt") must be a PEM certificate chain',
     ),
     "key-is-not-a-key": (
-        {"app_tls_certificate_key_src": str(ROOT / "tests" / "badinput" / "tls" / "site.crt")},
+        {"app_tls_certificate_key_src": "{tls}/site.crt"},
         "nginx_tls_certificate_key_src",
+    ),
+    # Defect 5: the pair is checked on the controller, before any host is changed.
+    "key-of-another-certificate": (
+        {"app_tls_certificate_key_src": "{tls}/other.key"},
+        'nginx_tls_certificate_key_src ("{tls}/other.key") must be the private key of the certificate '
+        'in nginx_tls_certificate_src ("{tls}/site.crt"): their public keys differ',
+    ),
+    "expired-certificate": (
+        {"app_tls_certificate_src": "{tls}/expired.crt", "app_tls_certificate_key_src": "{tls}/expired.key"},
+        'The certificate in nginx_tls_certificate_src ("{tls}/expired.crt") expired on',
+    ),
+    "key-whose-body-is-no-key": (
+        {"app_tls_certificate_key_src": "{tls}/fake.key"},
+        'nginx_tls_certificate_key_src ("{tls}/fake.key"), the key of the certificate in nginx_tls_certificate_src '
+        '("{tls}/site.crt"), cannot be read as a private key',
+    ),
+    "certificate-whose-body-is-no-certificate": (
+        {"app_tls_certificate_src": "{tls}/fake.crt"},
+        'nginx_tls_certificate_src ("{tls}/fake.crt") cannot be read as an X.509 certificate',
     ),
     "source-dir-without-project": ({"app_source_dir": "/nonexistent/app"}, "django_app_source_dir must be an absolute directory"),
     "unpinned-requirements": (
@@ -75,10 +139,66 @@ CASES = {
         {"mongodb_ready_timeout": 5, "mongodb_ready_interval": 10},
         "mongodb_ready_timeout at least as long",
     ),
+    **_secret_cases(),
 }
 
 
-def run_site(target) -> subprocess.CompletedProcess:
+@pytest.fixture(scope="session")
+def tls(tmp_path_factory) -> Path:
+    """Certificates made now, so that none of them expires in the repository: the baseline's
+    valid pair (site), the pair of another certificate (other), an expired pair (expired), and
+    files shaped like a PEM certificate and key whose bodies are neither (fake)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    directory = tmp_path_factory.mktemp("tls")
+    now = datetime.datetime.now(datetime.timezone.utc)
+    for name, not_before, not_after in (
+        ("site", now - datetime.timedelta(days=1), now + datetime.timedelta(days=30)),
+        ("other", now - datetime.timedelta(days=1), now + datetime.timedelta(days=30)),
+        ("expired", now - datetime.timedelta(days=60), now - datetime.timedelta(days=1)),
+    ):
+        key = ec.generate_private_key(ec.SECP256R1())
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "staging.example.org")])
+        certificate = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(not_before)
+            .not_valid_after(not_after)
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("staging.example.org")]), critical=False)
+            .sign(key, hashes.SHA256())
+        )
+        key_file = directory / f"{name}.key"
+        key_file.touch(mode=0o600)
+        key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                               serialization.NoEncryption()))
+        (directory / f"{name}.crt").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (directory / "fake.crt").write_text(
+        "-----BEGIN CERTIFICATE-----\nTm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n")
+    (directory / "fake.key").write_text("-----BEGIN PRIVATE KEY-----\nTm90IGEga2V5\n-----END PRIVATE KEY-----\n")
+    return directory
+
+
+def with_tls(value, tls: Path):
+    """A case's value with "{tls}" standing for the directory of the generated certificates."""
+    if isinstance(value, str):
+        return value.replace("{tls}", str(tls))
+    if isinstance(value, dict):
+        return {key: with_tls(item, tls) for key, item in value.items()}
+    return value
+
+
+def key_bodies(tls: Path) -> list[str]:
+    """The base64 lines of every generated private key: none may appear in Ansible's output."""
+    return [line for key in tls.glob("*.key") for line in key.read_text().splitlines() if "-----" not in line]
+
+
+def run_site(target, tls: Path, *options: str) -> subprocess.CompletedProcess:
     if isinstance(target, Path):
         extra = []
         inventory = target
@@ -87,17 +207,31 @@ def run_site(target) -> subprocess.CompletedProcess:
         extra = ["--extra-vars", target]
         inventory = INVENTORY
     else:
-        extra = ["--extra-vars", json.dumps(target)]
+        extra = ["--extra-vars", json.dumps(with_tls(target, tls))]
         inventory = INVENTORY
-    env = dict(os.environ, ANSIBLE_TIMEOUT="3", ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+    # The bad-input inventory reads its certificate directory from BADINPUT_TLS_DIR.
+    env = dict(os.environ, ANSIBLE_TIMEOUT="3", ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
+               BADINPUT_TLS_DIR=str(tls))
     return subprocess.run(
-        [ANSIBLE_PLAYBOOK, "-i", str(inventory), "site.yml", *extra],
+        [ANSIBLE_PLAYBOOK, "-i", str(inventory), "site.yml", *extra, *options],
         cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
         timeout=300,
     )
+
+
+def assert_nothing_secret(result: subprocess.CompletedProcess, target, tls: Path) -> None:
+    output = result.stdout + result.stderr
+    inventory = _yaml(INVENTORY / "group_vars" / "all" / "vars.yml")
+    secrets = [str(inventory[name]) for name in SECRETS]
+    if isinstance(target, dict):
+        secrets += [str(value) for name, value in target.items() if name in SECRETS]
+    # A value as short as the demo's "password" is an ordinary word of the output; the real ones
+    # are at least 12 characters (site.yml refuses shorter ones).
+    for secret in [value for value in secrets if len(value) >= 12] + key_bodies(tls):
+        assert secret not in output, "a secret value or a private key line is in the output"
 
 
 def recap(output: str) -> dict[str, dict[str, int]]:
@@ -117,33 +251,68 @@ def failure_message(output: str) -> str:
         return result
 
 
-def test_valid_baseline_passes_validation():
-    result = run_site({})
+def test_valid_baseline_passes_validation(tls):
+    result = run_site({}, tls)
     assert result.returncode != 0, "the baseline cannot succeed: its hosts do not exist"
     assert "PLAY [Install, start and secure MongoDB]" in result.stdout, result.stdout[-3000:]
     assert "UNREACHABLE" in result.stdout, result.stdout[-3000:]
-    print(f"\n    baseline: validation passed, then db1 was unreachable as expected")
+    # db1 is 127.0.0.1 on a closed port: the connection is refused, on this machine.
+    assert re.search(r"UNREACHABLE!.*127\.0\.0\.1 port 1\b", result.stdout), result.stdout[-3000:]
+    assert_nothing_secret(result, {}, tls)
+    print(f"\n    baseline: validation passed, then db1 (127.0.0.1, port 1) was unreachable as expected")
 
 
-def test_numbers_given_as_key_value_pass_validation():
+def test_numbers_given_as_key_value_pass_validation(tls):
     """`-e name=value` makes every value a string; valid numbers must still pass validation."""
     result = run_site("mongodb_ready_timeout=120 mongodb_ready_interval=5 mongodb_net_port=27018 "
-                      "django_app_releases_keep=3 uwsgi_processes=3 app_hsts_seconds=600")
+                      "django_app_releases_keep=3 uwsgi_processes=3 app_hsts_seconds=600", tls)
     assert "PLAY [Install, start and secure MongoDB]" in result.stdout, result.stdout[-3000:]
     assert "UNREACHABLE" in result.stdout, result.stdout[-3000:]
     print("\n    key=value numbers: validation passed, then db1 was unreachable as expected")
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_bad_input_is_refused_before_any_host_is_touched(case):
+def test_bad_input_is_refused_before_any_host_is_touched(case, tls):
     target, expected = CASES[case]
-    result = run_site(target)
+    result = run_site(target, tls)
     output = result.stdout
     assert result.returncode != 0, output[-3000:]
     assert "UNREACHABLE" not in output, output[-3000:]
     assert "PLAY [Install, start and secure MongoDB]" not in output, output[-3000:]
     message = " ".join(failure_message(output).split())
-    assert expected in message, message
+    assert with_tls(expected, tls) in message, message
     for host, counters in recap(output).items():
         assert counters["changed"] == 0 and counters["unreachable"] == 0, (host, counters)
+    assert_nothing_secret(result, target, tls)
     print(f"\n    {case}: {message[:400]}")
+
+
+def test_example_file_of_the_inventory_in_use_is_refused(tls, tmp_path):
+    """A vault.yml.example next to the inventory in use is read too, whatever its values look like."""
+    inventory = tmp_path / "inventory"
+    shutil.copytree(INVENTORY, inventory)
+    value = "Example-only-Wq3Rt6Yu9Io2"
+    (inventory / "group_vars" / "all" / "vault.yml.example").write_text(
+        f"---\n# Copy to vault.yml and replace every value.\nvault_mongodb_app_password: {value}\n")
+    target = {"app_mongodb_password": value}
+    result = subprocess.run(
+        [ANSIBLE_PLAYBOOK, "-i", str(inventory), "site.yml", "--extra-vars", json.dumps(target)],
+        cwd=ROOT, env=dict(os.environ, ANSIBLE_NOCOLOR="1", BADINPUT_TLS_DIR=str(tls)),
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode != 0, result.stdout[-3000:]
+    message = " ".join(failure_message(result.stdout).split())
+    assert "Not a real secret in staging: app_mongodb_password." in message, message
+    assert value not in result.stdout + result.stderr
+    print(f"\n    example file of the inventory in use: {message[:400]}")
+
+
+@pytest.mark.parametrize("case", ["every-secret-from-the-demo", "example-value-of-app_mongodb_password",
+                                  "key-of-another-certificate"])
+def test_secrets_and_keys_stay_out_of_verbose_output(case, tls):
+    """At -vvv Ansible prints every result and module argument: still no secret, no key line."""
+    target, _ = CASES[case]
+    result = run_site(target, tls, "-vvv")
+    assert result.returncode != 0, result.stdout[-3000:]
+    assert "PLAY [Install, start and secure MongoDB]" not in result.stdout, result.stdout[-3000:]
+    assert_nothing_secret(result, target, tls)

@@ -8,10 +8,17 @@
 # openssh-server for the SSH (demo) path, and the controller's extra CA certificates so that
 # pip inside the instances trusts the same HTTPS proxy as the controller.
 #
+# Mirror: DEBIAN_MIRROR (for example DEBIAN_MIRROR=http://mirror.example/debian) if set, else the
+# Debian mirror that this machine's own apt sources name. There is no built-in fallback host: when
+# neither names one, the script stops and asks for DEBIAN_MIRROR.
+#
 # Caching: the image is tagged localhost/django-mongodb-test:SUITE and labelled with a hash of
-# this recipe. If podman already holds an image with that label it is reused; otherwise a root
-# filesystem tarball cached under CACHE_DIR (default .cache/images) is imported; only if that
-# is missing too does debootstrap run (about a minute).
+# the recipe (the part of this script below "image recipe", the suite, the mirror, the packages
+# and the CA files). If podman already holds an image with that label it is reused; otherwise a
+# root filesystem tarball cached under CACHE_DIR (default .cache/images) is imported; only if
+# that is missing too does debootstrap run (about a minute). How the mirror is found is not part
+# of the hash, only which mirror it is: the same mirror given in DEBIAN_MIRROR or found in the
+# apt sources gives the same image.
 set -euo pipefail
 
 suite=${1:?usage: build-image.sh SUITE [CACHE_DIR]}
@@ -19,17 +26,35 @@ cache_dir=${2:-.cache/images}
 image="localhost/django-mongodb-test:${suite}"
 packages="systemd,systemd-sysv,dbus,python3,sudo,ca-certificates,iproute2,openssh-server,procps,less"
 
-# The Debian mirror this machine itself uses (no other registry is reachable from here).
-mirror=$(sed -n 's/^URIs: *\(http[^ ]*\/debian\)$/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n1)
+# The Debian mirror: DEBIAN_MIRROR, else the first ".../debian" URI of this machine's apt sources
+# (deb822 *.sources, then the classic sources.list; "[option]" fields are skipped).
+mirror=${DEBIAN_MIRROR:-}
 if [ -z "$mirror" ]; then
-  mirror=$(awk '$1 == "deb" && $2 ~ /\/debian\/?$/ {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
+  mirror=$(awk '$1 == "URIs:" { for (i = 2; i <= NF; i++) if ($i ~ /^https?:\/\/.*\/debian\/?$/) { print $i; exit } }' \
+             /etc/apt/sources.list.d/*.sources 2>/dev/null || true)
 fi
-mirror=${mirror:-http://deb.debian.org/debian}
+if [ -z "$mirror" ]; then
+  mirror=$(awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^https?:\/\/.*\/debian\/?$/) { print $i; exit } }' \
+             /etc/apt/sources.list 2>/dev/null || true)
+fi
+if [ -z "$mirror" ]; then
+  echo "build-image: no Debian mirror is named in /etc/apt/sources.list or /etc/apt/sources.list.d/*.sources;" >&2
+  echo "build-image: set DEBIAN_MIRROR to a Debian mirror this machine can reach, for example" >&2
+  echo "build-image:   DEBIAN_MIRROR=http://<mirror host>/debian make test" >&2
+  exit 2
+fi
+mirror=${mirror%/}
+if [[ ! "$mirror" =~ ^https?://[^[:space:]]+$ ]]; then
+  echo "build-image: DEBIAN_MIRROR must be an http:// or https:// URL such as http://<mirror host>/debian; got \"$mirror\"" >&2
+  exit 2
+fi
 
-# Everything that shapes the image goes into the recipe hash: this script and the CA files.
-recipe_hash=$( { cat "$0"; echo "$suite $mirror $packages";
+# Everything that shapes the image goes into the recipe hash: the part of this script from the
+# "image recipe" line on, the suite, the mirror, the packages and the CA files.
+recipe_hash=$( { sed -n '/^# --- image recipe ---$/,$p' "$0"; echo "$suite $mirror $packages";
                  cat /usr/local/share/ca-certificates/*.crt 2>/dev/null || true; } | sha256sum | cut -c1-16)
 
+# --- image recipe ---
 current=$(podman image inspect --format '{{ index .Labels "org.django-mongodb.recipe" }}' "$image" 2>/dev/null || true)
 if [ "$current" = "$recipe_hash" ]; then
   echo "build-image: reusing cached image $image (recipe $recipe_hash)"
