@@ -190,6 +190,9 @@ EOF
 unset APP_PASSWORD ADMIN_PASSWORD
 
 cd "$APP_DIR"
+# Static files are stored under hashed names (ManifestStaticFilesStorage): templates need the
+# manifest that collectstatic writes, as on a deployed host.
+"$PYTHON" manage.py collectstatic --noinput --verbosity 0
 # In the background, so that a signal to this script is handled at once (bash
 # runs traps only between foreground commands) and the cleanup can stop it.
 mkfifo "$WORK_DIR/test.pipe"

@@ -134,6 +134,15 @@ USE_TZ = True
 
 STATIC_URL = env.static_url
 STATIC_ROOT = env.static_root
+# Collected files get a content hash in their names (site.0123456789ab.css), so nginx lets
+# browsers cache them for a year and a deploy still reaches every browser at once.
+if django.VERSION >= (4, 2):
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"},
+    }
+else:
+    STATICFILES_STORAGE = "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
 MEDIA_URL = env.media_url
 MEDIA_ROOT = env.media_root
 

@@ -176,7 +176,8 @@ class DeploymentSettingsTests(SettingsProcessTestCase):
         self.assertEqual(dump["ROOT_LOG_LEVEL"], "INFO")
 
     def test_https_redirect_spares_health_check(self):
-        env_file = self.production_environment()
+        # The home page links its stylesheet through the manifest collectstatic wrote for the run.
+        env_file = self.production_environment(DJANGO_STATIC_ROOT=current_environment().static_root)
         script = (
             "from django.test import Client\n"
             "c = Client(HTTP_HOST='www.example.com')\n"

@@ -12,7 +12,8 @@ class IndexViewTests(SimpleTestCase):
         self.assertEqual(response.status_code, 200)
         self.assertTemplateUsed(response, "core/index.html")
         self.assertContains(response, "<h1>Hello, Django!</h1>", html=True)
-        self.assertContains(response, f'href="{settings.STATIC_URL}core/site.css"')
+        # ManifestStaticFilesStorage: the stylesheet's name carries a hash of its content.
+        self.assertRegex(response.content.decode(), rf'href="{settings.STATIC_URL}core/site\.[0-9a-f]{{12}}\.css"')
         self.assertContains(response, 'href="/admin/"')
 
     def test_security_headers(self):

@@ -1,0 +1,134 @@
+"""Post-install steps the django_app role runs against the user's Django project.
+
+Shipped by the role (not by the project) and run with the release's virtualenv, as the
+application user, in the release directory:
+
+    python postinstall.py wait-db --timeout 600 --interval 10
+    python postinstall.py check-app --wsgi hellodjango.wsgi:application
+    python postinstall.py ensure-superuser --username admin --email admin@localhost  < password
+
+It relies only on Django's public API and on PyMongo (which every MongoDB connector brings).
+Settings come from DJANGO_SETTINGS_MODULE and the environment file named by DJANGO_ENV_FILE,
+both set by the role. Secrets never travel on the command line: the superuser's password is
+read from standard input, the MongoDB URL from the environment file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+import time
+import traceback
+
+
+def _environment() -> dict:
+    path = os.environ.get("DJANGO_ENV_FILE", "")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError) as exc:
+        sys.exit(f"postinstall: cannot read the environment file {path!r} (DJANGO_ENV_FILE): {exc}")
+
+
+def wait_db(args: argparse.Namespace) -> int:
+    """Poll MongoDB with an authenticated command until it answers or the deadline passes."""
+    from pymongo import MongoClient
+    from pymongo.errors import PyMongoError
+
+    url = _environment().get("MONGODB_URL", "")
+    if not url:
+        sys.exit("postinstall: the environment file has no MONGODB_URL")
+    attempt_ms = int(min(args.interval, 5) * 1000)
+    client = MongoClient(url, serverSelectionTimeoutMS=attempt_ms, connectTimeoutMS=attempt_ms)
+    database = client.get_default_database()
+    start = time.monotonic()
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            # Needs an authenticated user with rights on the database, unlike ping.
+            database.command("listCollections", nameOnly=True, authorizedCollections=True)
+        except PyMongoError as exc:
+            waited = time.monotonic() - start
+            if waited + args.interval > args.timeout:
+                print(f"MongoDB did not answer within {args.timeout} s ({attempt} attempts); "
+                      f"last error: {type(exc).__name__}: {exc}", file=sys.stderr)
+                return 1
+            print(f"attempt {attempt}: {type(exc).__name__}; retrying in {args.interval} s",
+                  file=sys.stderr)
+            time.sleep(args.interval)
+        else:
+            print(f"MongoDB is ready (attempt {attempt}, {time.monotonic() - start:.1f} s)")
+            return 0
+
+
+def check_app(args: argparse.Namespace) -> int:
+    """Load the WSGI application and its URL configuration as uWSGI's workers would."""
+    module_name, _, callable_name = args.wsgi.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+        application = getattr(module, callable_name or "application")
+        if not callable(application):
+            raise TypeError(f"{args.wsgi} is not callable")
+        from django.urls import get_resolver
+
+        # Importing the URL configuration imports every view module, as the first request would.
+        get_resolver().url_patterns
+    except BaseException:  # noqa: BLE001 - report whatever stops the application from loading
+        print(f"The release cannot load {args.wsgi}:", file=sys.stderr)
+        traceback.print_exc()
+        return 1
+    print(f"{args.wsgi} loads")
+    return 0
+
+
+def ensure_superuser(args: argparse.Namespace) -> int:
+    """Create the superuser if missing; never change an existing one. Prints created/exists."""
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+
+    password = sys.stdin.read().rstrip("\n")
+    if not password:
+        sys.exit("postinstall: no password on standard input")
+    user_model = get_user_model()
+    manager = user_model._default_manager
+    username_field = user_model.USERNAME_FIELD
+    if manager.filter(**{username_field: args.username}).exists():
+        print("exists")
+        return 0
+    fields = {username_field: args.username, "password": password}
+    email_field = user_model.get_email_field_name()
+    if email_field != username_field and any(f.name == email_field for f in user_model._meta.get_fields()):
+        fields[email_field] = args.email
+    manager.create_superuser(**fields)
+    print("created")
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    wait = commands.add_parser("wait-db", help=wait_db.__doc__)
+    wait.add_argument("--timeout", type=int, required=True)
+    wait.add_argument("--interval", type=int, required=True)
+    wait.set_defaults(run=wait_db)
+    check = commands.add_parser("check-app", help=check_app.__doc__)
+    check.add_argument("--wsgi", required=True)
+    check.set_defaults(run=check_app)
+    superuser = commands.add_parser("ensure-superuser", help=ensure_superuser.__doc__)
+    superuser.add_argument("--username", required=True)
+    superuser.add_argument("--email", required=True)
+    superuser.set_defaults(run=ensure_superuser)
+    args = parser.parse_args()
+    # The project is imported from the release directory, the working directory, as uWSGI does.
+    sys.path.insert(0, os.getcwd())
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
