@@ -9,6 +9,8 @@
 #   OUT_DIR/apt/debian/dists/bookworm/mongodb-org/{7.0,8.0}/{Release,InRelease,Release.gpg,
 #           main/binary-{amd64,arm64}/Packages{,.gz}}
 #   OUT_DIR/apt/debian/pool/main/m/{mongodb-org,mongodb-org-server}/*.deb
+#           (two releases per series, X.Y.0 and X.Y.1, so that a patch upgrade can be tested;
+#           each reports its own package version through buildInfo)
 #   OUT_DIR/server-8.0.asc, OUT_DIR/server-7.0.asc  (throwaway signing keys, ASCII-armoured;
 #           the secret keys stay in OUT_DIR/gnupg -- never commit OUT_DIR)
 # Client side, exactly the official recipe with another URL and key:
@@ -23,6 +25,8 @@ set -euo pipefail
 OUT_DIR=${1:?usage: build-repo.sh OUT_DIR}
 PYTHON=${PYTHON:-python3}
 SERIES_LIST=${STANDIN_SERIES:-"8.0 7.0"}
+# Patch releases built for every series: X.Y.0 and X.Y.1.
+PATCHES=${STANDIN_PATCHES:-"0 1"}
 SUITE=bookworm
 RELEASE=standin1
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -39,7 +43,7 @@ OUT_DIR=$(cd "$OUT_DIR" && pwd)
 inputs_hash() {
     (cd "$HERE" && find mongod_standin packaging build-repo.sh README.md -type f \
         ! -name '*.pyc' ! -path '*__pycache__*' -print0 | sort -z | xargs -0 sha256sum;
-     echo "series=$SERIES_LIST suite=$SUITE release=$RELEASE") | sha256sum | cut -d' ' -f1
+     echo "series=$SERIES_LIST patches=$PATCHES suite=$SUITE release=$RELEASE") | sha256sum | cut -d' ' -f1
 }
 HASH=$(inputs_hash)
 if [ -f "$OUT_DIR/.inputs.sha256" ] && [ "$(cat "$OUT_DIR/.inputs.sha256")" = "$HASH" ]; then
@@ -79,20 +83,21 @@ if find "$VENDOR" -name '*.so*' | grep -q .; then
 fi
 
 # ---------------------------------------------------------------------- packages
-deb_version() { echo "$1.0~$RELEASE"; }
+# $1: the MongoDB version the package stands in for (X.Y.Z); the Debian version adds ~standin<N>.
+deb_version() { echo "$1~$RELEASE"; }
 
 build_server() {
-    local series=$1 version root
-    version=$(deb_version "$series")
-    root="$WORK/mongodb-org-server-$series"
+    local server_version=$1 version root
+    version=$(deb_version "$server_version")
+    root="$WORK/mongodb-org-server-$server_version"
     mkdir -p "$root/DEBIAN" "$root/$PKG_LIB" "$root/usr/bin" "$root/lib/systemd/system" \
         "$root/etc" "$root/usr/share/doc/mongodb-org-server"
     cp -r "$VENDOR"/. "$root/$PKG_LIB/"
     mkdir -p "$root/$PKG_LIB/mongod_standin"
     cp "$HERE"/mongod_standin/*.py "$root/$PKG_LIB/mongod_standin/"
-    sed -i "s/^SERVER_VERSION = .*/SERVER_VERSION = \"$series.0\"/; s/^STANDIN_RELEASE = .*/STANDIN_RELEASE = \"$RELEASE\"/" \
+    sed -i "s/^SERVER_VERSION = .*/SERVER_VERSION = \"$server_version\"/; s/^STANDIN_RELEASE = .*/STANDIN_RELEASE = \"$RELEASE\"/" \
         "$root/$PKG_LIB/mongod_standin/version.py"
-    grep -q "^SERVER_VERSION = \"$series.0\"$" "$root/$PKG_LIB/mongod_standin/version.py"
+    grep -q "^SERVER_VERSION = \"$server_version\"$" "$root/$PKG_LIB/mongod_standin/version.py"
     install -m 0644 "$HERE/packaging/mongod.py" "$root/$PKG_LIB/mongod.py"
     install -m 0755 "$HERE/packaging/mongod" "$root/usr/bin/mongod"
     install -m 0644 "$HERE/packaging/mongod.service" "$root/lib/systemd/system/mongod.service"
@@ -131,7 +136,7 @@ Description: TEST DOUBLE of the MongoDB server for offline tests - NOT MongoDB
  It is NOT MongoDB.  /usr/bin/mongod runs a small Python program that speaks
  MongoDB's wire protocol (OP_MSG), SCRAM authentication and role checks, stores
  data durably under storage.dbPath and reads /etc/mongod.conf, with query
- semantics from mongomock.  It reports version $series.0.
+ semantics from mongomock.  It reports version $server_version.
  .
  Never install it in production: real systems install mongodb-org from
  repo.mongodb.org.
@@ -140,9 +145,9 @@ EOF
 }
 
 build_meta() {
-    local series=$1 version root
-    version=$(deb_version "$series")
-    root="$WORK/mongodb-org-$series"
+    local server_version=$1 version root
+    version=$(deb_version "$server_version")
+    root="$WORK/mongodb-org-$server_version"
     mkdir -p "$root/DEBIAN" "$root/usr/share/doc/mongodb-org"
     cat > "$root/usr/share/doc/mongodb-org/copyright" <<EOF
 Metapackage of the MongoDB stand-in: a TEST DOUBLE of MongoDB for offline tests,
@@ -188,22 +193,26 @@ REPO="$OUT_DIR/apt.new/debian"
 rm -rf "$OUT_DIR/apt.new"
 mkdir -p "$REPO/pool/main/m/mongodb-org-server" "$REPO/pool/main/m/mongodb-org"
 for series in $SERIES_LIST; do
-    build_server "$series"
-    build_meta "$series"
+    for patch in $PATCHES; do
+        build_server "$series.$patch"
+        build_meta "$series.$patch"
+    done
 done
 mv "$WORK"/mongodb-org-server_*.deb "$REPO/pool/main/m/mongodb-org-server/"
 mv "$WORK"/mongodb-org_*.deb "$REPO/pool/main/m/mongodb-org/"
 
 for series in $SERIES_LIST; do
     dist="dists/$SUITE/mongodb-org/$series"
-    version=$(deb_version "$series")
     for arch in amd64 arm64; do
         dir="$REPO/$dist/main/binary-$arch"
         mkdir -p "$dir"
-        # one index per series: keep only this series' stanzas
+        # one index per series: keep only this series' stanzas (every patch release of it)
         (cd "$REPO" && apt-ftparchive packages pool/main) \
-            | awk -v RS= -v ORS='\n\n' -v v="$version" 'index($0, "\nVersion: " v "\n")' \
+            | awk -v RS= -v ORS='\n\n' -v v="$series." 'index($0, "\nVersion: " v)' \
             > "$dir/Packages"
+        for patch in $PATCHES; do
+            grep -qx "Version: $(deb_version "$series.$patch")" "$dir/Packages"
+        done
         grep -q "^Package: mongodb-org-server$" "$dir/Packages"
         gzip -9nc "$dir/Packages" > "$dir/Packages.gz"
     done
