@@ -123,7 +123,23 @@ CASES = {
         {"app_tls_certificate_src": "{tls}/fake.crt"},
         'nginx_tls_certificate_src ("{tls}/fake.crt") cannot be read as an X.509 certificate',
     ),
-    "source-dir-without-project": ({"app_source_dir": "/nonexistent/app"}, "django_app_source_dir must be an absolute directory"),
+    "source-dir-without-project": (
+        {"app_source_dir": "/nonexistent/app"},
+        "django_app_source_dir (app_source_dir) must be an absolute directory",
+    ),
+    "settings-module-not-in-project": (
+        {"app_source_dir": str(ROOT / "tests" / "projects" / "mongodb-project"),
+         "app_requirements_file": "requirements.txt", "app_project_module": "nosuchpackage"},
+        'The project\'s settings module "nosuchpackage.settings" is not in',
+    ),
+    "requirements-file-missing": (
+        {"app_source_dir": str(ROOT / "tests" / "projects" / "mongodb-project")},
+        "requirements/mongodb-backend.txt is missing: set django_app_requirements_file (app_requirements_file)",
+    ),
+    "requirements-without-django-and-connector": (
+        {"app_source_dir": str(ROOT / "tests" / "badinput" / "no-django-app"), "app_requirements_file": "requirements.txt"},
+        "must pin Django and the connector django_app_db_connector (app_db_connector) names, django-mongodb-backend",
+    ),
     "unpinned-requirements": (
         {"app_source_dir": str(ROOT / "tests" / "badinput" / "unpinned-app")},
         'Offending lines: ["Django>=5.2,<5.3", "--index-url https://example.org/simple"]',

@@ -6,6 +6,7 @@ application user, in the release directory:
     python postinstall.py wait-db --timeout 600 --interval 10
     python postinstall.py check-app --wsgi hellodjango.wsgi:application
     python postinstall.py ensure-superuser --username admin --email admin@localhost  < password
+    python postinstall.py check-site --host www.example.com --https --path /admin/login/ --status 200
 
 It relies only on Django's public API and on PyMongo (which every MongoDB connector brings).
 Settings come from DJANGO_SETTINGS_MODULE and the environment file named by DJANGO_ENV_FILE,
@@ -16,9 +17,12 @@ read from standard input, the MongoDB URL from the environment file.
 from __future__ import annotations
 
 import argparse
+import http.client
 import importlib
 import json
 import os
+import socket
+import ssl
 import sys
 import time
 import traceback
@@ -110,6 +114,44 @@ def ensure_superuser(args: argparse.Namespace) -> int:
     return 0
 
 
+def _get_status(args: argparse.Namespace) -> int:
+    """One GET of the site through the local nginx, with the site's name as SNI and Host."""
+    sock = socket.create_connection(("127.0.0.1", 443 if args.https else 80), timeout=10)
+    if args.https:
+        context = ssl.create_default_context()
+        # The certificate is the site's business; this only asks whether the site answers.
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        sock = context.wrap_socket(sock, server_hostname=args.host)
+    connection = http.client.HTTPConnection(args.host, timeout=10)
+    connection.sock = sock
+    try:
+        connection.request("GET", args.path, headers={"Host": args.host, "User-Agent": "django_app health check"})
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def check_site(args: argparse.Namespace) -> int:
+    """Ask the site through nginx until it answers one of the healthy statuses or time runs out."""
+    deadline = time.monotonic() + args.timeout
+    while True:
+        try:
+            status = _get_status(args)
+        except OSError as exc:
+            last = f"{type(exc).__name__}: {exc}"
+        else:
+            if status in args.status:
+                print(f"{args.path} answered {status}")
+                return 0
+            last = f"HTTP {status}"
+        if time.monotonic() >= deadline:
+            print(f"{'https' if args.https else 'http'}://{args.host}{args.path} through the local nginx "
+                  f"did not answer {args.status} within {args.timeout} s; last answer: {last}", file=sys.stderr)
+            return 1
+        time.sleep(1)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -124,6 +166,13 @@ def main() -> int:
     superuser.add_argument("--username", required=True)
     superuser.add_argument("--email", required=True)
     superuser.set_defaults(run=ensure_superuser)
+    site = commands.add_parser("check-site", help=check_site.__doc__)
+    site.add_argument("--host", required=True)
+    site.add_argument("--https", action="store_true")
+    site.add_argument("--path", required=True)
+    site.add_argument("--status", type=int, action="append", required=True)
+    site.add_argument("--timeout", type=int, default=60)
+    site.set_defaults(run=check_site)
     args = parser.parse_args()
     # The project is imported from the release directory, the working directory, as uWSGI does.
     sys.path.insert(0, os.getcwd())
