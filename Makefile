@@ -20,7 +20,7 @@ export PY_COLORS := 0
 # chromium + chromium-driver: the browser test of the admin login (tests/browser, run by test-demo).
 HOST_PACKAGES := podman runc netavark aardvark-dns containernetworking-plugins iptables \
                  debootstrap dpkg-dev apt-utils gnupg python3-venv openssh-client curl \
-                 chromium chromium-driver
+                 chromium chromium-driver shellcheck
 
 .PHONY: help
 help: ## Show the targets
@@ -69,11 +69,12 @@ image: host-deps ## Build (or reuse) the Debian systemd test image
 	tests/harness/build-image.sh $(SUITE) $(CACHE)/images
 
 .PHONY: lint
-lint: venv ## yamllint, ansible-lint (production profile), syntax checks of every inventory
+lint: host-deps venv ## yamllint, ansible-lint (production profile), syntax checks of every inventory, shellcheck
 	$(BIN)/yamllint --strict .
 	$(BIN)/ansible-lint
 	for inv in local staging production; do \
 	  $(BIN)/ansible-playbook -i inventory/$$inv site.yml --syntax-check; done
+	shellcheck --severity=warning tests/harness/*.sh tests/standin/*.sh app/run-tests.sh
 
 .PHONY: test-project
 test-project: venv ## Project conventions: role docs and specs, no test double in production values
@@ -119,8 +120,31 @@ test-demo: host-deps venv image apt-repo ## The SSH path end to end: demo up, ch
 test-tools: venv ## The test tools' own tests (the load generator, against servers on 127.0.0.1)
 	$(BIN)/pytest -q tests/loadgen
 
+.PHONY: check
+check: lint test-project test-tools test-badinput test-app ## The fast loop: lint, conventions, tools, bad input, app tests (no instances)
+
 .PHONY: test
 test: host-deps venv lint test-project test-tools test-badinput test-standin test-app molecule test-demo ## Everything CI runs
+
+# Benchmarks (issue 12; bench/README.md): measurements, not pass/fail tests, so not part of `test`.
+# wrk loads the serving figures; matplotlib draws the deploy-under-load PNGs, from its own venv
+# so that the controller's pins stay as they are.
+BENCH_VENV := $(CACHE)/bench/venv
+MATPLOTLIB_VERSION := 3.10.3
+
+.PHONY: bench-deps
+bench-deps: ## Install wrk (only if missing) and matplotlib in .cache/bench/venv
+	@dpkg-query -W -f='$${Status}\n' wrk 2>/dev/null | grep -q '^install ok installed$$' || { \
+	  echo "bench-deps: installing wrk"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null; }
+	@[ -f $(BENCH_VENV)/.installed-$(MATPLOTLIB_VERSION) ] || { \
+	  rm -rf $(BENCH_VENV) && $(PYTHON) -m venv $(BENCH_VENV) && \
+	  $(BENCH_VENV)/bin/pip install $(PIP_QUIET) matplotlib==$(MATPLOTLIB_VERSION) && \
+	  touch $(BENCH_VENV)/.installed-$(MATPLOTLIB_VERSION); }
+
+.PHONY: bench
+bench: host-deps venv image apt-repo bench-deps ## Benchmarks on the demo VM: deploy times, serving, deploys under load
+	$(BIN)/python bench/bench.py
 
 .PHONY: clean
 clean: ## Remove the virtualenv and caches (the test image stays in podman)

@@ -71,3 +71,21 @@ def test_no_test_double_in_production_values(path):
     text = path.read_text()
     for marker in ("standin", "stand-in", "mongodb-repo", "file://", "MONGOD_STANDIN"):
         assert marker not in text.lower(), f"{marker!r} in {path.relative_to(ROOT)}"
+
+
+def numeric_options() -> set[str]:
+    names = set()
+    for role in ROLES:
+        specs = yaml.safe_load((ROOT / "roles" / role / "meta" / "argument_specs.yml").read_text())
+        for name, option in specs["argument_specs"]["main"]["options"].items():
+            if option.get("type") in ("int", "float"):
+                names.add(name)
+    return names
+
+
+def test_every_numeric_setting_is_exercised_as_a_string():
+    """Issue 10, defect 9: the djongo scenario passes every numeric setting as `-e name=value`."""
+    scenario = yaml.safe_load((ROOT / "molecule" / "djongo" / "molecule.yml").read_text())
+    given = dict(pair.split("=", 1) for pair in scenario["provisioner"]["options"]["extra-vars"].split())
+    missing = sorted(numeric_options() - set(given))
+    assert not missing, f"numeric settings not given as key=value in molecule/djongo: {missing}"

@@ -311,6 +311,13 @@ class Run:
                     if not keep_alive:
                         close(conn)
                         conn = None
+                    if self.args.pause:
+                        # Think time: each connection waits this long before its next request.
+                        try:
+                            async with asyncio.timeout(self.args.pause):
+                                await self.stop.wait()
+                        except TimeoutError:
+                            pass
                 except (ConnectError, WriteError, ReadError, TimeoutError) as exc:
                     kind = {ConnectError: "connect", WriteError: "write", ReadError: "read"}.get(
                         type(exc), "timeout")
@@ -419,6 +426,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--stop-file", help="stop as soon as this file exists")
     p.add_argument("--timeout", type=positive(float), default=10.0,
                    help="seconds for one request, and for one connect (default: %(default)s)")
+    p.add_argument("--pause", type=float, default=0.0,
+                   help="seconds each connection waits after an answer before its next request "
+                        "(think time; 0: as fast as the server answers)")
     p.add_argument("--reconnect-delay", type=float, default=0.01,
                    help="pause after a failed connect, seconds (default: %(default)s)")
     p.add_argument("--host", help="Host header (default: from the URL)")
@@ -438,6 +448,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.reconnect_delay < 0:
         p.error("--reconnect-delay must not be negative")
+    if args.pause < 0:
+        p.error("--pause must not be negative")
     for header in args.header:
         if ":" not in header or "\r" in header or "\n" in header:
             p.error(f"--header must be 'Name: value' on one line, got {header!r}")

@@ -133,6 +133,13 @@ def test_keepalive_counts_and_bounds(server, capsys):
     assert r["requests_per_s"] > 0
 
 
+def test_pause_paces_each_connection(server, capsys):
+    code, r = run(capsys, url(server, "/ok"), "-c", 2, "--pause", 0.25, "--max-seconds", 1, "--max-requests", 1000)
+    assert code == 0 and r["stopped_by"] == "max-seconds"
+    # Two connections, one request every 0.25 s or so each: about 8 in a second, never hundreds.
+    assert 2 <= r["requests"] <= 12, r["requests"]
+
+
 def test_502_during_a_restart_then_200(server, capsys):
     server.flaky_until = time.monotonic() + 0.8
     code, r = run(capsys, url(server, "/flaky"), "-c", 3, "--max-seconds", 2.5, "--max-requests", 100000,

@@ -4,7 +4,8 @@
 Each sub-command prints one JSON object on stdout and exits 0 when it could run at all; the
 playbook asserts on the JSON. TLS is verified against the test certificate given with --ca.
 
-  get URL                       status, headers, body (first 64 KiB) of one request
+  get URL [--host-header H]     status, headers (every value of a repeated header in
+                                headers_all), body (first 64 KiB) of one request
   login URL USER                admin login: GET the form, POST it with the CSRF token; reads
                                 the password from the environment variable ADMIN_PASSWORD
   raw HOST PORT HOSTHEADER      plain HTTP request with a foreign Host header: what comes back
@@ -57,16 +58,20 @@ def fetch(url, ca, method="GET", data=None, headers=None, jar=None, follow=True)
     except urllib.error.HTTPError as exc:
         response = exc
     body = response.read(65536)
+    headers_all = {}
+    for name, value in response.headers.items():
+        headers_all.setdefault(name.lower(), []).append(value)
     return {
         "status": response.status if hasattr(response, "status") else response.code,
         "headers": {k.lower(): v for k, v in response.headers.items()},
+        "headers_all": headers_all,
         "url": response.geturl(),
         "body": body.decode("utf-8", "replace"),
     }
 
 
 def cmd_get(args):
-    return fetch(args.url, args.ca)
+    return fetch(args.url, args.ca, headers={"Host": args.host_header} if args.host_header else None)
 
 
 def cmd_login(args):
@@ -167,7 +172,9 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--ca", default=None)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("get").add_argument("url")
+    get = sub.add_parser("get")
+    get.add_argument("url")
+    get.add_argument("--host-header", default="")
     login = sub.add_parser("login")
     login.add_argument("url")
     login.add_argument("user")
