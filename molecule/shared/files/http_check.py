@@ -10,7 +10,6 @@ playbook asserts on the JSON. TLS is verified against the test certificate given
                                 the password from the environment variable ADMIN_PASSWORD
   raw HOST PORT HOSTHEADER      plain HTTP request with a foreign Host header: what comes back
   tls HOST PORT SNI             TLS handshake with a given server name: accepted or refused
-  poll URL STOPFILE             GET URL until STOPFILE exists; counts answers by status
 """
 
 from __future__ import annotations
@@ -23,7 +22,6 @@ import re
 import socket
 import ssl
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -152,22 +150,6 @@ def cmd_tls(args):
         return {"handshake": False, "error": str(exc)}
 
 
-def cmd_poll(args):
-    counts = {}
-    first_failure = None
-    started = time.monotonic()
-    while not os.path.exists(args.stopfile) and time.monotonic() - started < args.limit:
-        try:
-            status = fetch(args.url, args.ca)["status"]
-        except Exception as exc:  # a refused or reset connection is a failure to record
-            status = type(exc).__name__
-        counts[str(status)] = counts.get(str(status), 0) + 1
-        if status != 200 and first_failure is None:
-            first_failure = {"after_seconds": round(time.monotonic() - started, 1), "status": status}
-        time.sleep(0.2)
-    return {"counts": counts, "first_failure": first_failure, "seconds": round(time.monotonic() - started, 1)}
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--ca", default=None)
@@ -187,10 +169,6 @@ def main():
     tls.add_argument("port", type=int)
     tls.add_argument("sni")
     tls.add_argument("--host-header", default="")
-    poll = sub.add_parser("poll")
-    poll.add_argument("url")
-    poll.add_argument("stopfile")
-    poll.add_argument("--limit", type=float, default=900)
     args = parser.parse_args()
     result = globals()["cmd_" + args.command](args)
     json.dump(result, sys.stdout)
