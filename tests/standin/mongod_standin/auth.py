@@ -46,9 +46,10 @@ DB_ADMIN = {"listCollections", "listIndexes", "dbStats", "collStats", "createCol
 USER_ADMIN = {"createUser", "dropUser", "changePassword", "changeCustomData", "grantRole",
               "revokeRole", "viewUser", "createRole", "dropRole", "viewRole"}
 CLUSTER_MONITOR = {"serverStatus", "getCmdLineOpts", "getParameter", "listDatabases",
-                   "hostInfo", "getLog", "connPoolStats", "top", "listSessions"}
+                   "hostInfo", "getLog", "connPoolStats", "top", "listSessions",
+                   "replSetGetStatus", "replSetGetConfig"}
 HOST_MANAGER = {"shutdown", "setParameter", "logRotate", "killop"}
-CLUSTER_MANAGER = {"setFeatureCompatibilityVersion"}
+CLUSTER_MANAGER = {"setFeatureCompatibilityVersion", "replSetConfigure", "replSetStateChange"}
 
 # role -> (only valid on admin, {scope: actions}); scope "db" = the role's db,
 # "*" = every database, "cluster" = the cluster resource.
@@ -75,7 +76,7 @@ BUILTIN_ROLES = {
                     "cluster": CLUSTER_MONITOR | HOST_MANAGER | CLUSTER_MANAGER | {"viewUser"}}),
     "__system": (True, {"*": READ | WRITE | DB_ADMIN | USER_ADMIN,
                         "cluster": CLUSTER_MONITOR | HOST_MANAGER | CLUSTER_MANAGER
-                        | {"viewUser"}}),
+                        | {"viewUser", "internal"}}),
 }
 
 
@@ -237,7 +238,7 @@ class ScramConversation:
             try:
                 client_proof = base64.b64decode(proof)
             except ValueError:
-                raise AuthFailed("SCRAM proof is not base64")
+                raise AuthFailed("SCRAM proof is not base64") from None
             if len(client_proof) != len(signature):
                 raise AuthFailed("SCRAM proof has the wrong length")
             client_key = bytes(a ^ b for a, b in zip(client_proof, signature))

@@ -23,21 +23,26 @@ NO_AUTH_COMMANDS = {"hello", "isMaster", "ismaster", "ping", "buildInfo", "build
                     "whatsmyuri", "authenticate"}
 
 COMMANDS = {}
+# "State change" errors: not primary, not secondary, shutting down.
+STATE_CHANGE_CODES = {10107, 13435, 13436, 189, 91, 11600, 11602}
 
 
 class Command:
-    def __init__(self, name, handler, authorize=None, admin_only=False, writes=False):
+    def __init__(self, name, handler, authorize=None, admin_only=False, writes=False,
+                 locked=True):
         self.name = name
         self.handler = handler
         self.authorize = authorize      # (ctx, privileges) -> bool; None = any authenticated
         self.admin_only = admin_only
         self.writes = writes            # iterates documents it may modify in place
+        self.locked = locked            # False: the handler takes server.lock itself (it
+        #                                 talks to other members and must not hold it)
 
 
-def command(*names, authorize=None, admin_only=False, writes=False):
+def command(*names, authorize=None, admin_only=False, writes=False, locked=True):
     def register(func):
         for name in names:
-            COMMANDS[name] = Command(names[0], func, authorize, admin_only, writes)
+            COMMANDS[name] = Command(names[0], func, authorize, admin_only, writes, locked)
         return func
     return register
 
@@ -134,20 +139,30 @@ def run(server, conn, db, body, sequences=None, via_op_query=False):
     if spec is None:
         return CommandError(59, "no such command: '%s'" % name).to_doc()
     ctx = Ctx(server, conn, db, cmd, name)
+    repl = server.repl
     try:
         check_access(ctx, spec)
-        with server.lock:
+        if not spec.locked:
             if server.stopping:
                 raise CommandError(91, "The server is in quiesce mode and will shut down")
-            server.storage.begin(track_iteration=spec.writes)
-            try:
-                with mm_ext.command_context(cmd.get("let") if isinstance(cmd.get("let"), dict)
-                                            else None):
-                    reply = spec.handler(ctx)
-            finally:
-                server.storage.commit()
+            reply = spec.handler(ctx)
+        else:
+            with server.lock:
+                if server.stopping:
+                    raise CommandError(91, "The server is in quiesce mode and will shut down")
+                if repl is not None:
+                    repl.check_command(ctx, spec.name)
+                server.storage.begin(track_iteration=spec.writes)
+                try:
+                    with mm_ext.command_context(cmd.get("let") if isinstance(cmd.get("let"),
+                                                                             dict) else None):
+                        reply = spec.handler(ctx)
+                finally:
+                    server.storage.commit()
         if "ok" not in reply:
             reply["ok"] = 1.0
+        if repl is not None and reply.get("ok") and spec.name in repl_mod.SYSTEM_STATE_COMMANDS:
+            repl.after_command(spec.name)     # outside the lock: talks to the other members
         return reply
     except Exception as exc:  # noqa: BLE001 - every failure becomes an error reply
         error = translate_exception(exc)
@@ -157,6 +172,11 @@ def run(server, conn, db, body, sequences=None, via_op_query=False):
                       error="%s: %s" % (type(exc).__name__, exc),
                       traceback=traceback.format_exc())
             error = CommandError(1, "%s: %s" % (type(exc).__name__, exc))
+        elif error.code in STATE_CHANGE_CODES and repl is not None:
+            # As mongod 4.4+: drivers compare it with the last hello's and do not mark
+            # the member Unknown (and wait for a new hello) when it is not newer.
+            error.extra.setdefault("topologyVersion", {"processId": server.process_id,
+                                                       "counter": Int64(server.topology_counter)})
         elif error.code == 238:
             LOG.warning("COMMAND", 9900011, "Not implemented by the stand-in",
                         ctx="conn%d" % conn.id, command=name, error=error.errmsg)
@@ -170,7 +190,7 @@ def check_access(ctx, spec):
     if not server.config.auth_enabled or spec.name in NO_AUTH_COMMANDS:
         return
     if conn.user is None:
-        if spec.name in ("createUser", "createRole") and ctx.db == "admin" \
+        if spec.name in ("createUser", "createRole", "replSetInitiate") and ctx.db == "admin" \
                 and conn.is_local and server.localhost_exception_open():
             conn.used_localhost_exception = True
             return
@@ -197,7 +217,14 @@ def _hello(ctx, legacy):
             reply["helloOk"] = True
     else:
         reply["isWritablePrimary"] = True
-    reply["topologyVersion"] = {"processId": server.process_id, "counter": Int64(0)}
+    reply["topologyVersion"] = {"processId": server.process_id,
+                                "counter": Int64(server.topology_counter)}
+    if server.repl is not None:
+        if legacy:
+            del reply["ismaster"]
+        else:
+            del reply["isWritablePrimary"]
+        reply.update(server.repl.hello_fields(legacy))
     reply.update({
         "maxBsonObjectSize": 16 * 1024 * 1024,
         "maxMessageSizeBytes": 48000000,
@@ -264,6 +291,7 @@ def cmd_end_sessions(ctx):
 @command("startSession")
 def cmd_start_session(ctx):
     import uuid
+
     from bson.binary import Binary
     return {"id": {"id": Binary(uuid.uuid4().bytes, 4)}, "timeoutMinutes": 30, "ok": 1.0}
 
@@ -432,3 +460,4 @@ def filter_docs(docs, query):
 
 # Import for registration side effects (keep at the end: they use command()).
 from . import crud, users  # noqa: E402,F401
+from . import replset as repl_mod  # noqa: E402

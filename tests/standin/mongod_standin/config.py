@@ -115,7 +115,7 @@ KNOWN_OPTIONS = {
     "operationProfiling.slowOpThresholdMs": "int",
     "operationProfiling.slowOpSampleRate": "double",
     "operationProfiling.filter": "any",
-    # replication / sharding (accepted, no replication in the stand-in)
+    # replication (replSetName: see replset.py) / sharding (accepted, not emulated)
     "replication.oplogSizeMB": "int",
     "replication.replSetName": "str",
     "replication.enableMajorityReadConcern": "bool",
@@ -146,7 +146,8 @@ USED = {
     "storage.dbPath",
     "systemLog.destination", "systemLog.path", "systemLog.logAppend", "systemLog.logRotate",
     "systemLog.quiet",
-    "security.authorization",
+    "security.authorization", "security.keyFile",
+    "replication.replSetName",
     "processManagement.pidFilePath", "processManagement.timeZoneInfo",
     "processManagement.fork",
 }
@@ -206,14 +207,14 @@ def _coerce(path, kind, value):
             return int(text, 10)
         except ValueError:
             raise ConfigError('Error parsing option "%s" as int: Bad digit "%s" while parsing %s'
-                              % (path, next((c for c in text if not c.isdigit()), text), text))
+                              % (path, next((c for c in text if not c.isdigit()), text), text)) from None
     if kind == "double":
         if isinstance(value, bool):
             raise ConfigError('Error parsing option "%s" as double' % path)
         try:
             return float(value)
         except (TypeError, ValueError):
-            raise ConfigError('Error parsing option "%s" as double: %s' % (path, value))
+            raise ConfigError('Error parsing option "%s" as double: %s' % (path, value)) from None
     if kind == "bool":
         if isinstance(value, bool):
             return value
@@ -304,7 +305,13 @@ class Config:
 
     @property
     def auth_enabled(self):
-        return self.flat.get("security.authorization") == "enabled"
+        # As in mongod, security.keyFile implies access control.
+        return self.flat.get("security.authorization") == "enabled" \
+            or bool(self.flat.get("security.keyFile"))
+
+    @property
+    def repl_set_name(self):
+        return self.flat.get("replication.replSetName") or None
 
     def bind_addresses(self):
         if self.flat.get("net.bindIpAll"):
@@ -386,16 +393,16 @@ def load(argv, version):
         try:
             import yaml
         except ImportError:  # pragma: no cover - packaging guarantees python3-yaml
-            raise ConfigError("PyYAML is required to read %s" % config_path, 1)
+            raise ConfigError("PyYAML is required to read %s" % config_path, 1) from None
         try:
             with open(config_path, encoding="utf-8") as handle:
                 text = handle.read()
         except OSError as exc:
-            raise ConfigError("Error reading config file: %s" % exc.strerror)
+            raise ConfigError("Error reading config file: %s" % exc.strerror) from None
         try:
             tree = yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise ConfigError("Error parsing YAML config file: %s" % exc)
+            raise ConfigError("Error parsing YAML config file: %s" % exc) from None
         if tree is None:
             tree = {}
         flat = flatten(tree, version)

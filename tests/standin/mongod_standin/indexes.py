@@ -73,7 +73,8 @@ def internal_index(spec):
 
 
 def same_index(a, b):
-    strip = lambda s: {k: v for k, v in s.items() if k not in ("name", "v", "background")}
+    def strip(spec):
+        return {k: v for k, v in spec.items() if k not in ("name", "v", "background")}
     return strip(a) == strip(b)
 
 
@@ -113,7 +114,7 @@ def find_duplicate(collection_store, ns, spec, doc, exclude_key):
 def check_existing_data(collection_store, ns, spec):
     """Index build on existing data: the first duplicate pair fails the build."""
     seen = []
-    for key, doc in collection_store.raw_items():
+    for _key, doc in collection_store.raw_items():
         key_value, present = _key_value(doc, spec)
         if spec.get("sparse") and not present:
             continue

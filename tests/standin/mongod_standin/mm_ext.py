@@ -249,7 +249,7 @@ def _op_to_double(parser, values):
         return float(value)
     except (TypeError, ValueError):
         raise OperationFailure("Failed to parse number '%s' in $convert with no onError value"
-                               % value)
+                               % value) from None
 
 
 def _op_to_object_id(parser, values):
@@ -262,7 +262,7 @@ def _op_to_object_id(parser, values):
         return ObjectId(value)
     except Exception:  # noqa: BLE001 - mongod's message below
         raise OperationFailure("Failed to parse objectId '%s' in $convert with no onError value"
-                               % value)
+                               % value) from None
 
 
 def _string_or_null(parser, expression):

@@ -18,7 +18,8 @@ import uuid
 import mongomock
 from bson import Int64, ObjectId
 
-from . import auth, commands, config as config_mod, wire
+from . import auth, commands, replset, wire
+from . import config as config_mod
 from .errors import CommandError
 from .log import LOG
 from .storage import ServerStore, Storage
@@ -93,6 +94,9 @@ class Server:
         self.user_asserts = 0
         self.startup_warnings = []
         self.listeners = []
+        self.topology_counter = 0       # hello's topologyVersion.counter
+        self.internal_user = None       # __system@local when security.keyFile is set
+        self.repl = replset.ReplState(self) if config.repl_set_name else None
         mongomock.SERVER_VERSION = self.version
         self.store = ServerStore()
         self.engine = mongomock.MongoClient(_store=self.store)
@@ -121,6 +125,9 @@ class Server:
 
     # --------------------------------------------------------- state helpers
     def find_user(self, db, user):
+        if self.internal_user is not None and (db, user) == (replset.INTERNAL_DB,
+                                                            replset.INTERNAL_USER):
+            return self.internal_user
         users = self.store[auth.USERS_DB].existing(auth.USERS_COLL)
         if users is None:
             return None
@@ -164,6 +171,10 @@ class Server:
         coll = self.engine["admin"]["system.version"]
         coll.update_one({"_id": "featureCompatibilityVersion"}, {"$set": {"version": version}},
                         upsert=True)
+
+    def topology_changed(self):
+        """The replica-set view changed: awaitable hellos answer at once."""
+        self.topology_counter += 1
 
     def request_shutdown(self, reason):
         self.stop_reason = reason
@@ -226,7 +237,7 @@ class Server:
                 raise StartupError(EXIT_FAILURE, "Failed to set up listener",
                                    error={"code": 9001, "codeName": "SocketException",
                                           "errmsg": "getaddrinfo(\"%s\") failed: %s"
-                                          % (host, exc.strerror)})
+                                          % (host, exc.strerror)}) from None
             for info in infos:
                 if info[4][:2] not in [a[4][:2] for a in addresses]:
                     addresses.append(info)
@@ -244,7 +255,7 @@ class Server:
                 code = EXIT_NET_IN_USE if exc.errno == errno.EADDRINUSE else EXIT_FAILURE
                 raise StartupError(code, "Failed to set up listener",
                                    error={"code": 9001, "codeName": "SocketException",
-                                          "errmsg": "%s" % exc.strerror})
+                                          "errmsg": "%s" % exc.strerror}) from None
             sock.listen(128)
             sock.setblocking(False)
             self.listeners.append(sock)
@@ -350,12 +361,13 @@ class Server:
         """
         topology = msg.body.get("topologyVersion") or {}
         wait = max(0, int(msg.body.get("maxAwaitTimeMS") or 0)) / 1000.0
-        must_wait = topology.get("processId") == self.process_id
+        must_wait = topology.get("processId") == self.process_id \
+            and topology.get("counter") == self.topology_counter
         response_to = msg.request_id
         streaming = False
         while True:
             if must_wait:
-                event = self._wait_for(conn, wait)
+                event = self._wait_for(conn, wait, self.topology_counter)
                 if self.stop_event.is_set() or event == "closed":
                     return False
                 if event == "data" and streaming:
@@ -370,12 +382,13 @@ class Server:
             must_wait = True
             streaming = True
 
-    def _wait_for(self, conn, seconds):
-        """Sleep up to `seconds`; return 'closed'/'data' early if the peer acts."""
+    def _wait_for(self, conn, seconds, counter):
+        """Sleep up to `seconds`; return 'closed'/'data' early if the peer acts, None at
+        once when the topology changes."""
         deadline = time.monotonic() + seconds
         while not self.stop_event.is_set():
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if remaining <= 0 or self.topology_counter != counter:
                 return None
             readable, _, _ = select.select([conn.sock], [], [], min(remaining, 0.2))
             if readable:
@@ -442,7 +455,7 @@ def _lock_dbpath(dbpath):
     except OSError as exc:
         raise StartupError(EXIT_DBPATH, "DBException in initAndListen, terminating",
                            error="IllegalOperation: Attempted to create a lock file on a "
-                           "read-only directory: %s (%s)" % (dbpath, exc.strerror))
+                           "read-only directory: %s (%s)" % (dbpath, exc.strerror)) from None
     try:
         fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
@@ -450,7 +463,7 @@ def _lock_dbpath(dbpath):
         raise StartupError(EXIT_DBPATH, "DBException in initAndListen, terminating",
                            error="DBPathInUse: Unable to lock the lock file: %s (Resource "
                            "temporarily unavailable). Another mongod instance is already "
-                           "running on the %s directory" % (path, dbpath))
+                           "running on the %s directory" % (path, dbpath)) from None
     unclean = os.fstat(fd).st_size > 0
     os.ftruncate(fd, 0)
     os.write(fd, ("%d\n" % os.getpid()).encode())
@@ -466,7 +479,7 @@ def _ready_delay():
         value = float(raw)
     except ValueError:
         raise StartupError(config_mod.EXIT_BAD_OPTIONS, "Invalid %s" % READY_DELAY_ENV,
-                           value=raw)
+                           value=raw) from None
     return max(0.0, value)
 
 
@@ -540,6 +553,18 @@ def _run(config, version):
         LOG.info("CONTROL", 20698, "***** SERVER RESTARTED *****")
         server = Server(config)
         _install_signals(server)
+        key_file = config.get("security.keyFile")
+        if key_file:
+            try:
+                key = replset.load_key_file(key_file)
+            except replset.KeyFileError as exc:
+                LOG.error("ACCESS", 20254, "Read security file failed", ctx="initandlisten",
+                          error={"code": 30, "codeName": "InvalidPath", "errmsg": str(exc)})
+                raise StartupError(EXIT_FAILURE, "Unable to acquire security key[s]",
+                                   error=str(exc)) from None
+            server.internal_user = replset.internal_user_doc(key)
+            if server.repl is not None:
+                server.repl.set_key(key)
         LOG.info("CONTROL", 4615611, "MongoDB starting", ctx="initandlisten",
                  pid=os.getpid(), port=config.port, dbPath=config.dbpath,
                  architecture="64-bit", host=socket.gethostname())
@@ -569,11 +594,14 @@ def _run(config, version):
                     handle.write("%d\n" % os.getpid())
             except OSError as exc:
                 raise StartupError(EXIT_FAILURE, "Failed to write pid file",
-                                   path=pid_path, error=exc.strerror)
+                                   path=pid_path, error=exc.strerror) from None
         stats = server.storage.load()
         LOG.info("STORAGE", 9900002, "Stand-in storage opened (snapshots + journal)",
                  ctx="initandlisten", dbPath=config.dbpath, **stats)
         server.initialise_catalog()
+        if server.repl is not None:
+            with server.lock:
+                server.repl.load()
         if not config.auth_enabled:
             text = ("Access control is not enabled for the database. Read and write access to "
                     "data and configuration is unrestricted")
@@ -589,6 +617,8 @@ def _run(config, version):
                 return _exit(lock_fd, EXIT_CLEAN)
             LOG.info("STORAGE", 9900005, "Journal preallocation finished", ctx="initandlisten")
         server.bind()
+        if server.repl is not None:
+            server.repl.start()
         server.serve()
         server.shutdown()
         return _exit(lock_fd, EXIT_CLEAN)

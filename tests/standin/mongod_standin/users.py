@@ -28,7 +28,7 @@ def sasl_start(ctx, cmd, db, speculative=False):
         server_first = conversation.start(payload)
     except (auth.AuthFailed, ValueError, KeyError, UnicodeDecodeError) as exc:
         _log_failure(ctx, mechanism, conversation.user, db, exc, speculative)
-        raise CommandError(18, "Authentication failed.")
+        raise CommandError(18, "Authentication failed.") from None
     conn.conversations = {1: conversation}
     conversation.skip_empty = bool((cmd.get("options") or {}).get("skipEmptyExchange"))
     conversation.speculative = speculative
@@ -54,7 +54,7 @@ def cmd_sasl_continue(ctx):
         conn.conversations.pop(ctx.arg, None)
         _log_failure(ctx, conversation.mechanism, conversation.user, conversation.db, exc,
                      conversation.speculative)
-        raise CommandError(18, "Authentication failed.")
+        raise CommandError(18, "Authentication failed.") from None
     done = conversation.step == 3 or (conversation.step == 2 and conversation.skip_empty)
     if done:
         conn.conversations.pop(ctx.arg, None)

@@ -98,7 +98,7 @@ def parse(request_id, op_code, payload):
         else:
             raise ProtocolError("unsupported opcode %d" % op_code)
     except (ValueError, struct.error, bson.errors.BSONError) as exc:
-        raise ProtocolError("malformed message: %s" % exc)
+        raise ProtocolError("malformed message: %s" % exc) from None
     return msg
 
 

@@ -36,7 +36,7 @@ def run_module(module, args, tmp_path, check=False, library=None):
     try:
         data = json.loads(proc.stdout[proc.stdout.index("{"):])
     except ValueError:
-        raise AssertionError("no JSON from ansible:\n%s\n%s" % (proc.stdout, proc.stderr))
+        raise AssertionError("no JSON from ansible:\n%s\n%s" % (proc.stdout, proc.stderr)) from None
     return data["plays"][0]["tasks"][0]["hosts"]["localhost"]
 
 

@@ -4,9 +4,8 @@ import base64
 
 import pytest
 from bson.binary import Binary
-from pymongo.errors import OperationFailure
-
 from conftest import ADMIN_PASSWORD, ADMIN_USER
+from pymongo.errors import OperationFailure
 
 
 def _create_app_user(standin, db="app", user="appuser", password="app-Passw0rd", roles=None):

@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import STANDIN_DIR
 
 OFFICIAL_DEFAULT_CONF = """# mongod.conf
@@ -118,8 +117,8 @@ def test_bind_ip_list_with_hostname(standin_factory):
     standin = standin_factory(config={"net": {"bindIp": "localhost,127.0.0.1"}})
     with standin.client() as client:
         assert client.admin.command("ping")["ok"] == 1.0
-    listening = [json.loads(l) for l in standin.read_log().splitlines()
-                 if '"Listening on"' in l]
+    listening = [json.loads(line) for line in standin.read_log().splitlines()
+                 if '"Listening on"' in line]
     assert listening and listening[0]["attr"]["address"] == "127.0.0.1"
 
 
