@@ -1,17 +1,18 @@
 """The bad-input suite: invalid configurations stop site.yml before any host is touched.
 
 Each case runs the real `ansible-playbook site.yml` against tests/badinput/inventory (hosts at
-127.0.0.1 on a closed port: nothing answers, and nothing leaves this machine) with one thing
-broken through extra variables, and must fail in the first play, on the controller, with a
-message naming the variable. The recap must show no change and no unreachable host: nothing was
-contacted. The valid baseline must get past validation and only then fail to reach db1, which
-shows the cases fail for their own reason. The TLS certificates are made at test time (nothing
-committed can expire), and no secret value or private key may appear in the output. Run with
-`pytest -v -s` to see each case's message (the Makefile does).
+127.0.0.1 on a closed port: nothing answers, and nothing leaves this machine) with one thing broken
+through extra variables, and must fail in validate.yml (the plays site.yml imports first), on the
+controller, with a message naming the variable. The recap must show no change and no unreachable
+host: nothing was contacted. The valid baseline must get past validation and only then fail to
+reach db1, which shows the cases fail for their own reason. The TLS certificates are made at test
+time (nothing committed can expire), and no secret value or private key may appear in the output.
+Run with `pytest -v -s` to see each case's message (the Makefile does).
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import re
@@ -19,8 +20,6 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-
-import datetime
 
 import pytest
 import yaml
@@ -94,6 +93,12 @@ CASES = {
     "app-name-breaks-paths": ({"app_name": "../hello django"}, "django_app_name must be a lowercase Unix"),
     "unknown-connector": ({"app_db_connector": "mysql"}, "django_app_db_connector"),
     "single-uwsgi-worker": ({"uwsgi_processes": 1}, "uwsgi_processes must be at least 2"),
+    "uwsgi-threads-wrong-type": ({"uwsgi_threads": "many"}, "uwsgi_threads"),
+    "app-runs-as-root": ({"app_name": "root"}, "django_app_name must be a lowercase Unix and Python name"),
+    "uwsgi-socket-in-runtime-directory": (
+        {"django_app_uwsgi_socket": "/run/uwsgi-hellodjango/app.sock"},
+        "django_app_uwsgi_socket must be a path under /run/ outside the uWSGI service's runtime directory",
+    ),
     "invalid-host-name": ({"app_hostnames": ["bad host"]}, "nginx_server_names must list at least one host name"),
     "tls-without-certificate": ({"app_tls_certificate_src": ""}, "nginx_tls_enabled is true"),
     "missing-certificate-file": (
@@ -137,14 +142,20 @@ CASES = {
         "requirements/mongodb-backend.txt is missing: set django_app_requirements_file (app_requirements_file)",
     ),
     "requirements-without-django-and-connector": (
-        {"app_source_dir": str(ROOT / "tests" / "badinput" / "no-django-app"), "app_requirements_file": "requirements.txt"},
+        {
+            "app_source_dir": str(ROOT / "tests" / "badinput" / "no-django-app"),
+            "app_requirements_file": "requirements.txt",
+        },
         "must pin Django and the connector django_app_db_connector (app_db_connector) names, django-mongodb-backend",
     ),
     "unpinned-requirements": (
         {"app_source_dir": str(ROOT / "tests" / "badinput" / "unpinned-app")},
         'Offending lines: ["Django>=5.2,<5.3", "--index-url https://example.org/simple"]',
     ),
-    "short-mongodb-admin-password": ({"app_mongodb_admin_password": "short"}, "mongodb_admin_password must be at least 12"),
+    "short-mongodb-admin-password": (
+        {"app_mongodb_admin_password": "short"},
+        "mongodb_admin_password must be at least 12",
+    ),
     "csrf-origin-without-scheme": (
         {"django_app_csrf_trusted_origins": ["example.org"]},
         "django_app_csrf_trusted_origins entries need a scheme",
@@ -275,7 +286,7 @@ def test_valid_baseline_passes_validation(tls):
     # db1 is 127.0.0.1 on a closed port: the connection is refused, on this machine.
     assert re.search(r"UNREACHABLE!.*127\.0\.0\.1 port 1\b", result.stdout), result.stdout[-3000:]
     assert_nothing_secret(result, {}, tls)
-    print(f"\n    baseline: validation passed, then db1 (127.0.0.1, port 1) was unreachable as expected")
+    print("\n    baseline: validation passed, then db1 (127.0.0.1, port 1) was unreachable as expected")
 
 
 def test_numbers_given_as_key_value_pass_validation(tls):

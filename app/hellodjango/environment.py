@@ -3,29 +3,22 @@ Read the deployment's environment JSON file.
 
 The deploy role (and the uWSGI systemd unit) sets DJANGO_ENV_FILE to the path
 of a flat JSON object, in the spirit of dotCloud's environment.json. This
-module turns that file into a validated, typed ``Environment`` and derives the
+module turns that file into a typed ``Environment`` and derives the
 connector-specific DATABASES entry from it. It imports nothing from Django's
 settings machinery, so it works (and is tested) on both supported Django lines.
 """
 
 import json
-import re
-import os
 from dataclasses import dataclass, field
 from importlib.util import find_spec
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote
 
 from django.core.exceptions import ImproperlyConfigured
-from pymongo.errors import PyMongoError
-from pymongo.uri_parser import parse_uri
 
 ENV_FILE_VARIABLE = "DJANGO_ENV_FILE"
 
 CONNECTOR_BACKEND = "django_mongodb_backend"
 CONNECTOR_DJONGO = "djongo"
-CONNECTORS = (CONNECTOR_BACKEND, CONNECTOR_DJONGO)
-
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 # How long the driver may look for a usable server before an operation fails.
 # Health checks and request handling must fail fast when MongoDB is down
@@ -41,7 +34,7 @@ _MISSING = object()
 
 @dataclass(frozen=True)
 class Environment:
-    """The validated contents of the environment file."""
+    """The typed contents of the environment file."""
 
     # Secrets stay out of repr(), and so out of logs and tracebacks.
     secret_key: str = field(repr=False)
@@ -66,7 +59,7 @@ class Environment:
 
 
 def load_environment(path):
-    """Read and validate the environment JSON file at ``path``."""
+    """Read and type the environment JSON file at ``path``."""
     if not path:
         raise ImproperlyConfigured(
             f"The environment variable {ENV_FILE_VARIABLE} is not set. Point it at "
@@ -93,109 +86,50 @@ def load_environment(path):
 
 
 def parse_environment(data, source="<environment>"):
-    """Validate a decoded environment mapping and return an Environment."""
+    """Type a decoded environment mapping and return an Environment.
+
+    Only the file's shape is checked here (each key present when required, and
+    of its JSON type): the deploy role writes this file from values it has
+    already validated, so the values themselves are not checked again.
+    """
     if not isinstance(data, dict):
         raise ImproperlyConfigured(
             f"The environment file {source} must contain a JSON object, not {_json_type(data)}."
         )
     reader = _Reader(data, source)
 
-    secret_key = reader.string("DJANGO_SECRET_KEY")
-    debug = reader.boolean("DJANGO_DEBUG", default=False)
-    allowed_hosts = reader.string_list("DJANGO_ALLOWED_HOSTS")
-    csrf_trusted_origins = reader.string_list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
-    for origin in csrf_trusted_origins:
-        parts = urlsplit(origin)
-        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
-            raise reader.error(
-                "DJANGO_CSRF_TRUSTED_ORIGINS",
-                f'entries must look like "https://example.com", got {origin!r}',
-            )
-
-    db_connector = reader.string("DJANGO_DB_CONNECTOR")
-    if db_connector not in CONNECTORS:
-        raise reader.error(
-            "DJANGO_DB_CONNECTOR",
-            f"must be one of {', '.join(map(repr, CONNECTORS))}, got {db_connector!r}",
-        )
-
-    if "MONGODB_URL" in data:
-        url_key = "MONGODB_URL"
-    elif "DOTCLOUD_DB_MONGODB_URL" in data:
-        url_key = "DOTCLOUD_DB_MONGODB_URL"
-    else:
+    # DOTCLOUD_DB_MONGODB_URL: dotCloud's name, read when MONGODB_URL is absent.
+    url_key = "MONGODB_URL" if "MONGODB_URL" in data else "DOTCLOUD_DB_MONGODB_URL"
+    if url_key not in data:
         raise reader.missing(
             "MONGODB_URL", "DOTCLOUD_DB_MONGODB_URL is accepted as a legacy fallback"
         )
-    mongodb_url = reader.string(url_key)
-    if not mongodb_url.startswith(("mongodb://", "mongodb+srv://")):
-        raise reader.error(url_key, "must be a mongodb:// or mongodb+srv:// connection string")
-    if not mongodb_hosts(mongodb_url):
-        raise reader.error(url_key, "does not name a host")
-    if mongodb_url.startswith("mongodb://"):
-        # Let PyMongo validate the string now rather than at the first query.
-        # (mongodb+srv:// strings are left alone: parsing them queries DNS.)
-        try:
-            parse_uri(mongodb_url, warn=False)
-        except (PyMongoError, ValueError) as exc:
-            raise reader.error(
-                url_key,
-                "is not a valid connection string: "
-                + redact(str(exc).rstrip("."), split_credentials(mongodb_url)[2]),
-            ) from None
-
-    mongodb_name = reader.string("MONGODB_NAME", default=None)
+    mongodb_url = reader.get(url_key, str)
+    mongodb_name = reader.get("MONGODB_NAME", str, default=None)
     if mongodb_name is None:
         mongodb_name = _database_from_url(mongodb_url)
         if not mongodb_name:
             raise reader.missing("MONGODB_NAME", f"{url_key} has no /database path to default to")
 
-    media_root = reader.absolute_path("DJANGO_MEDIA_ROOT")
-    media_url = reader.url_prefix("DJANGO_MEDIA_URL", default="/media/")
-    static_root = reader.absolute_path("DJANGO_STATIC_ROOT")
-    static_url = reader.url_prefix("DJANGO_STATIC_URL", default="/static/")
-
-    https = reader.boolean("DJANGO_HTTPS")
-    hsts_seconds = reader.integer("DJANGO_HSTS_SECONDS", default=0, minimum=0)
-    if hsts_seconds and not https:
-        raise reader.error(
-            "DJANGO_HSTS_SECONDS",
-            "must be 0 when DJANGO_HTTPS is false (browsers ignore HSTS over HTTP)",
-        )
-    hsts_include_subdomains = reader.boolean("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=False)
-    hsts_preload = reader.boolean("DJANGO_HSTS_PRELOAD", default=False)
-
-    log_level = reader.string("DJANGO_LOG_LEVEL", default="INFO").upper()
-    if log_level not in LOG_LEVELS:
-        raise reader.error("DJANGO_LOG_LEVEL", f"must be one of {', '.join(LOG_LEVELS)}")
-    release_id = reader.string("DJANGO_RELEASE_ID", default="", allow_empty=True)
-    silenced_system_checks = reader.string_list("DJANGO_SILENCED_SYSTEM_CHECKS", default=[])
-    for check_id in silenced_system_checks:
-        if not re.fullmatch(r"[a-z_]+\.[WEIC]\d{3}", check_id):
-            raise reader.error(
-                "DJANGO_SILENCED_SYSTEM_CHECKS",
-                f'entries must be check ids such as "security.W021", got {check_id!r}',
-            )
-
     return Environment(
-        secret_key=secret_key,
-        debug=debug,
-        allowed_hosts=allowed_hosts,
-        csrf_trusted_origins=csrf_trusted_origins,
-        db_connector=db_connector,
+        secret_key=reader.get("DJANGO_SECRET_KEY", str),
+        debug=reader.get("DJANGO_DEBUG", bool, default=False),
+        allowed_hosts=reader.get("DJANGO_ALLOWED_HOSTS", list),
+        csrf_trusted_origins=reader.get("DJANGO_CSRF_TRUSTED_ORIGINS", list, default=[]),
+        db_connector=reader.get("DJANGO_DB_CONNECTOR", str),
         mongodb_url=mongodb_url,
         mongodb_name=mongodb_name,
-        media_root=media_root,
-        media_url=media_url,
-        static_root=static_root,
-        static_url=static_url,
-        https=https,
-        hsts_seconds=hsts_seconds,
-        hsts_include_subdomains=hsts_include_subdomains,
-        hsts_preload=hsts_preload,
-        log_level=log_level,
-        release_id=release_id,
-        silenced_system_checks=silenced_system_checks,
+        media_root=reader.get("DJANGO_MEDIA_ROOT", str),
+        media_url=reader.get("DJANGO_MEDIA_URL", str, default="/media/"),
+        static_root=reader.get("DJANGO_STATIC_ROOT", str),
+        static_url=reader.get("DJANGO_STATIC_URL", str, default="/static/"),
+        https=reader.get("DJANGO_HTTPS", bool),
+        hsts_seconds=reader.get("DJANGO_HSTS_SECONDS", int, default=0),
+        hsts_include_subdomains=reader.get("DJANGO_HSTS_INCLUDE_SUBDOMAINS", bool, default=False),
+        hsts_preload=reader.get("DJANGO_HSTS_PRELOAD", bool, default=False),
+        log_level=reader.get("DJANGO_LOG_LEVEL", str, default="INFO"),
+        release_id=reader.get("DJANGO_RELEASE_ID", str, default=""),
+        silenced_system_checks=reader.get("DJANGO_SILENCED_SYSTEM_CHECKS", list, default=[]),
         source=source,
     )
 
@@ -331,6 +265,19 @@ def _json_type(value):
     return "an object"
 
 
+# The JSON types of the keys: what a message calls each, and how to test a value
+# (JSON true is a Python bool, and bool is an int: an integer key refuses it).
+_EXPECTED = {
+    str: ("a string", lambda value: isinstance(value, str)),
+    bool: ("true or false", lambda value: isinstance(value, bool)),
+    int: ("an integer", lambda value: isinstance(value, int) and not isinstance(value, bool)),
+    list: (
+        "a list of strings",
+        lambda value: isinstance(value, list) and all(isinstance(item, str) for item in value),
+    ),
+}
+
+
 class _Reader:
     """Typed access to the keys of the environment mapping."""
 
@@ -338,73 +285,23 @@ class _Reader:
         self.data = data
         self.source = source
 
-    def error(self, key, problem):
-        return ImproperlyConfigured(f"{key} in the environment file {self.source} {problem}.")
-
     def missing(self, key, reason=""):
         detail = f" ({reason})" if reason else ""
         return ImproperlyConfigured(
             f"The environment file {self.source} is missing the required key {key}{detail}."
         )
 
-    def _get(self, key, default):
-        value = self.data.get(key, _MISSING)
-        if value is _MISSING:
+    def get(self, key, kind, default=_MISSING):
+        """The value of ``key``, of JSON type ``kind``; ``default`` when absent, if given."""
+        if key not in self.data:
             if default is _MISSING:
                 raise self.missing(key)
-            return _MISSING
-        return value
-
-    def _wrong_type(self, key, expected, value):
-        return self.error(key, f"must be {expected}, not {_json_type(value)}")
-
-    def string(self, key, default=_MISSING, allow_empty=False):
-        value = self._get(key, default)
-        if value is _MISSING:
-            return default
-        if not isinstance(value, str):
-            raise self._wrong_type(key, "a string", value)
-        if not allow_empty and not value.strip():
-            raise self.error(key, "must not be empty")
-        return value
-
-    def boolean(self, key, default=_MISSING):
-        value = self._get(key, default)
-        if value is _MISSING:
-            return default
-        if not isinstance(value, bool):
-            raise self._wrong_type(key, "true or false", value)
-        return value
-
-    def integer(self, key, default=_MISSING, minimum=None):
-        value = self._get(key, default)
-        if value is _MISSING:
-            return default
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise self._wrong_type(key, "an integer", value)
-        if minimum is not None and value < minimum:
-            raise self.error(key, f"must be at least {minimum}")
-        return value
-
-    def string_list(self, key, default=_MISSING):
-        value = self._get(key, default)
-        if value is _MISSING:
-            return list(default)
-        if not isinstance(value, list):
-            raise self._wrong_type(key, "a list of strings", value)
-        for item in value:
-            if not isinstance(item, str) or not item.strip():
-                raise self.error(key, "must contain only non-empty strings")
-        return list(value)
-
-    def absolute_path(self, key):
-        value = self.string(key)
-        if not os.path.isabs(value):
-            raise self.error(key, f"must be an absolute path, got {value!r}")
-        return value
-
-    def url_prefix(self, key, default):
-        value = self.string(key, default=default)
-        if not value.endswith("/"):
-            raise self.error(key, f'must end with "/", got {value!r}')
+            return list(default) if isinstance(default, list) else default
+        value = self.data[key]
+        expected, is_valid = _EXPECTED[kind]
+        if not is_valid(value):
+            raise ImproperlyConfigured(
+                f"{key} in the environment file {self.source} must be {expected}, "
+                f"not {_json_type(value)}."
+            )
         return value

@@ -1,4 +1,4 @@
-"""Parsing and validation of the environment JSON file (no database needed)."""
+"""Parsing and typing of the environment JSON file (no database needed)."""
 
 import json
 import tempfile
@@ -160,17 +160,34 @@ class ParseEnvironmentTests(SimpleTestCase):
         # The database name defaults to the connection string's path.
         self.assertEqual(env.mongodb_name, "hellodjango")
 
-    def test_secret_key(self):
-        self.assertInvalid(
-            "DJANGO_SECRET_KEY",
-            "must not be empty.",
-            DJANGO_SECRET_KEY="  ",
-        )
-        self.assertInvalid(
-            "DJANGO_SECRET_KEY",
-            "must be a string, not null.",
-            DJANGO_SECRET_KEY=None,
-        )
+    def test_every_key_is_typed(self):
+        # The role writes the file from values it has validated; the application
+        # checks only the file's shape: each key of its JSON type.
+        for key, wrong, expected, got in (
+            ("DJANGO_SECRET_KEY", None, "a string", "null"),
+            ("DJANGO_DEBUG", "false", "true or false", "a string"),
+            ("DJANGO_ALLOWED_HOSTS", "www.example.com", "a list of strings", "a string"),
+            ("DJANGO_ALLOWED_HOSTS", ["www.example.com", 3], "a list of strings", "a list"),
+            ("DJANGO_CSRF_TRUSTED_ORIGINS", {}, "a list of strings", "an object"),
+            ("DJANGO_DB_CONNECTOR", ["djongo"], "a string", "a list"),
+            ("MONGODB_URL", 42, "a string", "a number"),
+            ("MONGODB_NAME", False, "a string", "a boolean"),
+            ("DJANGO_MEDIA_ROOT", None, "a string", "null"),
+            ("DJANGO_MEDIA_URL", 1, "a string", "a number"),
+            ("DJANGO_STATIC_ROOT", [], "a string", "a list"),
+            ("DJANGO_STATIC_URL", None, "a string", "null"),
+            ("DJANGO_HTTPS", 0, "true or false", "a number"),
+            ("DJANGO_HSTS_SECONDS", "3600", "an integer", "a string"),
+            ("DJANGO_HSTS_SECONDS", True, "an integer", "a boolean"),
+            ("DJANGO_HSTS_SECONDS", 3600.5, "an integer", "a number"),
+            ("DJANGO_HSTS_INCLUDE_SUBDOMAINS", None, "true or false", "null"),
+            ("DJANGO_HSTS_PRELOAD", "yes", "true or false", "a string"),
+            ("DJANGO_LOG_LEVEL", 20, "a string", "a number"),
+            ("DJANGO_RELEASE_ID", 42, "a string", "a number"),
+            ("DJANGO_SILENCED_SYSTEM_CHECKS", "security.W021", "a list of strings", "a string"),
+        ):
+            with self.subTest(key=key, value=wrong):
+                self.assertInvalid(key, f"must be {expected}, not {got}.", **{key: wrong})
 
     def test_booleans_must_be_json_booleans(self):
         for key in (
@@ -190,25 +207,6 @@ class ParseEnvironmentTests(SimpleTestCase):
     def test_debug_true(self):
         self.assertIs(parse_environment(valid_environment(DJANGO_DEBUG=True)).debug, True)
 
-    def test_string_lists(self):
-        for key in ("DJANGO_ALLOWED_HOSTS", "DJANGO_CSRF_TRUSTED_ORIGINS"):
-            with self.subTest(key=key):
-                self.assertInvalid(
-                    key,
-                    "must be a list of strings, not a string.",
-                    **{key: "www.example.com"},
-                )
-                self.assertInvalid(
-                    key,
-                    "must contain only non-empty strings.",
-                    **{key: ["https://a.example", 3]},
-                )
-                self.assertInvalid(
-                    key,
-                    "must contain only non-empty strings.",
-                    **{key: [""]},
-                )
-
     def test_empty_allowed_hosts_accepted(self):
         # With DEBUG off Django then refuses every request, and
         # check --deploy reports it; the file itself is well-formed.
@@ -216,38 +214,22 @@ class ParseEnvironmentTests(SimpleTestCase):
             parse_environment(valid_environment(DJANGO_ALLOWED_HOSTS=[])).allowed_hosts, []
         )
 
-    def test_csrf_trusted_origins_need_a_scheme(self):
-        for origin in (
-            "www.example.com",
-            "ftp://www.example.com",
-            "https://",
-            "https://example.com/path",
-        ):
-            with self.subTest(origin=origin):
-                self.assertInvalid(
-                    "DJANGO_CSRF_TRUSTED_ORIGINS",
-                    'entries must look like "https://example.com"',
-                    DJANGO_CSRF_TRUSTED_ORIGINS=[origin],
-                )
+    def test_values_are_not_checked_again(self):
+        # What the role validated before writing the file is taken as written.
         env = parse_environment(
             valid_environment(
-                DJANGO_CSRF_TRUSTED_ORIGINS=["http://localhost:8000", "https://*.example.com"]
+                DJANGO_CSRF_TRUSTED_ORIGINS=["http://localhost:8000", "https://*.example.com"],
+                DJANGO_DB_CONNECTOR="djongo",
+                DJANGO_STATIC_URL="https://cdn.example.com/static/",
+                DJANGO_SILENCED_SYSTEM_CHECKS=["security.W021"],
             )
         )
         self.assertEqual(
             env.csrf_trusted_origins, ["http://localhost:8000", "https://*.example.com"]
         )
-
-    def test_connector(self):
-        self.assertEqual(
-            parse_environment(valid_environment(DJANGO_DB_CONNECTOR="djongo")).db_connector,
-            "djongo",
-        )
-        self.assertInvalid(
-            "DJANGO_DB_CONNECTOR",
-            "must be one of 'django_mongodb_backend', 'djongo', got 'sqlite3'.",
-            DJANGO_DB_CONNECTOR="sqlite3",
-        )
+        self.assertEqual(env.db_connector, "djongo")
+        self.assertEqual(env.static_url, "https://cdn.example.com/static/")
+        self.assertEqual(env.silenced_system_checks, ["security.W021"])
 
     def test_mongodb_url_falls_back_to_dotcloud_key(self):
         data = valid_environment(
@@ -280,32 +262,6 @@ class ParseEnvironmentTests(SimpleTestCase):
         with self.assertRaisesMessage(ImproperlyConfigured, msg):
             parse_environment(data, source="env.json")
 
-    def test_mongodb_url_invalid(self):
-        self.assertInvalid(
-            "MONGODB_URL",
-            "must be a mongodb:// or mongodb+srv:// connection string.",
-            MONGODB_URL="postgres://db1/hellodjango",
-        )
-        self.assertInvalid(
-            "MONGODB_URL",
-            "does not name a host.",
-            MONGODB_URL="mongodb://app:pw@/hellodjango",
-        )
-        self.assertInvalid("MONGODB_URL", "must not be empty.", MONGODB_URL="")
-        for url in (
-            "mongodb://app:pw@db1:27017:1/hellodjango",
-            "mongodb://app:pw@db1/hellodjango?serverSelectionTimeoutMS=soon",
-            "mongodb://app:pw@db1/hellodjango?authSorce=admin",
-        ):
-            with self.subTest(url=url):
-                self.assertInvalid(
-                    "MONGODB_URL", "is not a valid connection string: ", MONGODB_URL=url
-                )
-        # The password never appears in the message.
-        with self.assertRaises(ImproperlyConfigured) as ctx:
-            parse_environment(valid_environment(MONGODB_URL="mongodb://app:Sesame@db1:1:2/x"))
-        self.assertNotIn("Sesame", str(ctx.exception))
-
     def test_mongodb_name(self):
         env = parse_environment(valid_environment(MONGODB_NAME="other"))
         self.assertEqual(env.mongodb_name, "other")
@@ -318,84 +274,9 @@ class ParseEnvironmentTests(SimpleTestCase):
         with self.assertRaisesMessage(ImproperlyConfigured, msg):
             parse_environment(data, source="env.json")
 
-    def test_roots_must_be_absolute(self):
-        for key in ("DJANGO_MEDIA_ROOT", "DJANGO_STATIC_ROOT"):
-            with self.subTest(key=key):
-                self.assertInvalid(
-                    key,
-                    "must be an absolute path, got 'static'.",
-                    **{key: "static"},
-                )
-
-    def test_url_prefixes_end_with_slash(self):
-        for key in ("DJANGO_MEDIA_URL", "DJANGO_STATIC_URL"):
-            with self.subTest(key=key):
-                self.assertInvalid(
-                    key,
-                    "must end with \"/\", got '/assets'.",
-                    **{key: "/assets"},
-                )
-        env = parse_environment(
-            valid_environment(DJANGO_STATIC_URL="https://cdn.example.com/static/")
-        )
-        self.assertEqual(env.static_url, "https://cdn.example.com/static/")
-
-    def test_hsts_seconds(self):
-        self.assertInvalid(
-            "DJANGO_HSTS_SECONDS",
-            "must be an integer, not a string.",
-            DJANGO_HSTS_SECONDS="3600",
-        )
-        self.assertInvalid(
-            "DJANGO_HSTS_SECONDS",
-            "must be an integer, not a boolean.",
-            DJANGO_HSTS_SECONDS=True,
-        )
-        self.assertInvalid(
-            "DJANGO_HSTS_SECONDS",
-            "must be an integer, not a number.",
-            DJANGO_HSTS_SECONDS=3600.5,
-        )
-        self.assertInvalid(
-            "DJANGO_HSTS_SECONDS",
-            "must be at least 0.",
-            DJANGO_HSTS_SECONDS=-1,
-        )
-        self.assertInvalid(
-            "DJANGO_HSTS_SECONDS",
-            "must be 0 when DJANGO_HTTPS is false",
-            DJANGO_HTTPS=False,
-        )
-        env = parse_environment(valid_environment(DJANGO_HTTPS=False, DJANGO_HSTS_SECONDS=0))
-        self.assertEqual((env.https, env.hsts_seconds), (False, 0))
-
-    def test_log_level(self):
-        self.assertEqual(
-            parse_environment(valid_environment(DJANGO_LOG_LEVEL="warning")).log_level, "WARNING"
-        )
-        self.assertInvalid(
-            "DJANGO_LOG_LEVEL",
-            "must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL.",
-            DJANGO_LOG_LEVEL="LOUD",
-        )
-
     def test_release_id(self):
-        self.assertInvalid(
-            "DJANGO_RELEASE_ID",
-            "must be a string, not a number.",
-            DJANGO_RELEASE_ID=42,
-        )
         self.assertEqual(parse_environment(valid_environment(DJANGO_RELEASE_ID="")).release_id, "")
-
-    def test_silenced_system_checks(self):
         self.assertEqual(parse_environment(valid_environment()).silenced_system_checks, [])
-        env = parse_environment(valid_environment(DJANGO_SILENCED_SYSTEM_CHECKS=["security.W021"]))
-        self.assertEqual(env.silenced_system_checks, ["security.W021"])
-        self.assertInvalid(
-            "DJANGO_SILENCED_SYSTEM_CHECKS",
-            'entries must be check ids such as "security.W021", got \'W021\'',
-            DJANGO_SILENCED_SYSTEM_CHECKS=["W021"],
-        )
 
     def test_unknown_keys_are_ignored(self):
         # PaaS-style environment files carry keys meant for other programs.

@@ -107,7 +107,7 @@ class DeploymentSettingsTests(SettingsProcessTestCase):
             DJANGO_ALLOWED_HOSTS=["www.example.com", "example.com"],
             DJANGO_CSRF_TRUSTED_ORIGINS=["https://www.example.com", "https://*.example.org"],
             DJANGO_RELEASE_ID="20250101T000000",
-            DJANGO_LOG_LEVEL="warning",
+            DJANGO_LOG_LEVEL="WARNING",
         )
         dump = self.dump_settings(env_file)
         self.assertIs(dump["DEBUG"], False)
