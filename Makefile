@@ -69,16 +69,21 @@ image: host-deps ## Build (or reuse) the Debian systemd test image
 	tests/harness/build-image.sh $(SUITE) $(CACHE)/images
 
 .PHONY: lint
-lint: host-deps venv ## yamllint, ansible-lint (production profile), syntax checks of every inventory, shellcheck
+lint: host-deps venv ## yamllint, ansible-lint (production profile), syntax checks of every inventory, shellcheck, ruff
 	$(BIN)/yamllint --strict .
 	$(BIN)/ansible-lint
 	for inv in local staging production; do \
 	  $(BIN)/ansible-playbook -i inventory/$$inv site.yml --syntax-check; done
 	shellcheck --severity=warning tests/harness/*.sh tests/standin/*.sh app/run-tests.sh
+	$(BIN)/ruff check .
 
 .PHONY: test-project
 test-project: venv ## Project conventions: role docs and specs, no test double in production values
 	$(BIN)/pytest -q tests/test_project.py
+
+.PHONY: docs
+docs: venv ## Regenerate the role READMEs' variable tables from meta/argument_specs.yml
+	$(BIN)/python tools/role_docs.py
 
 .PHONY: test-badinput
 test-badinput: venv ## Bad input fails before any host is changed, naming the variable or file

@@ -13,9 +13,9 @@ and in seconds (wrk through bench/wrk-bounded.lua and -d; tests/loadgen/loadgen.
 Environment knobs: BENCH_RUNS (3), BENCH_SECONDS (8, one wrk run), BENCH_REQUESTS (1000000, one
 wrk run), BENCH_CONNECTIONS (16), BENCH_PARTS (deploy,serving,load: any subset), BENCH_TREE
 (worktree, or HEAD: the committed tree plus the work-tree files named in BENCH_OVERLAY),
-BENCH_EXTRA_VARS (one more --extra-vars for every
-playbook run, for experiments), BENCH_LABEL (appended to the results' file names), BENCH_PRECOMPRESS (1: gzip the collected static files next to themselves before the static
-figure; an experiment for gzip_static, not what the roles do).
+BENCH_EXTRA_VARS (one more --extra-vars for every playbook run, for experiments), BENCH_LABEL
+(appended to the results' file names), BENCH_PRECOMPRESS (1: gzip the collected static files next
+to themselves before the static figure; an experiment for gzip_static, not what the roles do).
 """
 import datetime
 import json
@@ -256,7 +256,8 @@ def setup_comparison(procs, threads):
           --disable-pip-version-check gunicorn=={GUNICORN_VERSION}; }}
       mkdir -p /etc/nginx-bench
       # The package's nginx.conf without the project's conf.d and sites: defaults only.
-      sed -e 's#include /etc/nginx/conf.d/\\*.conf;##' -e 's#include /etc/nginx/sites-enabled/\\*;#include /etc/nginx-bench/site.conf;#' \
+      sed -e 's#include /etc/nginx/conf.d/\\*.conf;##' \
+          -e 's#include /etc/nginx/sites-enabled/\\*;#include /etc/nginx-bench/site.conf;#' \
           -e 's#^pid .*#pid /run/nginx-bench.pid;#' /etc/nginx/nginx.conf > /etc/nginx-bench/nginx.conf
       cat > /etc/nginx-bench/site.conf <<'EOF'
 server {{
@@ -463,7 +464,8 @@ def table(results):
     d = results.get("deploy")
     if d:
         add("cold converge (median s)", f"{d['cold']['median_s']} s ({d['cold']['runs_s']})", "-", None)
-        add("no-op re-run / cold", f"{d['noop']['ratio_to_cold']} ({d['noop']['median_s']} s, changed={d['noop']['changed']})",
+        add("no-op re-run / cold",
+            f"{d['noop']['ratio_to_cold']} ({d['noop']['median_s']} s, changed={d['noop']['changed']})",
             "<= 0.10, changed=0", d["noop"]["ratio_to_cold"] <= 0.10 and not any(d["noop"]["changed"]))
         add("code-only redeploy / cold", f"{d['code']['ratio_to_cold']} ({d['code']['median_s']} s)", "<= 0.25",
             d["code"]["ratio_to_cold"] <= 0.25)
@@ -473,7 +475,8 @@ def table(results):
     if s:
         sp, sb = s["static_project"], s["static_bare"]
         add("static file: project nginx / bare nginx (req/s)",
-            f"{s['static_ratio']} ({sp['rps']} vs {sb['rps']}; sent as {sp['content_encoding']} vs {sb['content_encoding']}"
+            f"{s['static_ratio']} ({sp['rps']} vs {sb['rps']}; "
+            f"sent as {sp['content_encoding']} vs {sb['content_encoding']}"
             + ("; .gz files added by hand, experiment)" if s.get("precompressed") else ")"),
             ">= 1.0, compressed", s["static_ratio"] >= 1.0 and sp["content_encoding"] == "gzip")
         hu, hg = s["home_uwsgi"], s["home_gunicorn"]
@@ -505,7 +508,8 @@ def write_results(results, stem, pngs):
     lines = [f"# Benchmark {stem}", "",
              f"Commit {results['commit']} ({'with uncommitted changes' if results['dirty'] else 'clean tree'}), "
              f"{results['date']}. Machine: {m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB memory. "
-             f"Playbooks run from: {results['tree']}. Runs per figure: {RUNS}; wrk: {SECONDS} s or {REQUESTS} requests, {CONNECTIONS} connections.", "",
+             f"Playbooks run from: {results['tree']}. Runs per figure: {RUNS}; "
+             f"wrk: {SECONDS} s or {REQUESTS} requests, {CONNECTIONS} connections.", "",
              "| figure | value | target | met |", "|---|---|---|---|"]
     for r in rows:
         met = "-" if r["met"] is None else ("yes" if r["met"] else "**no**")

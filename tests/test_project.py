@@ -1,8 +1,9 @@
 """Controller-side checks of the project's own conventions.
 
-- Every role documents every variable: defaults/main.yml (or a commented "# name:" line for a
-  required variable without default), meta/argument_specs.yml and README.md list the same
-  variables, and the README lists them in the order of defaults/main.yml.
+- meta/argument_specs.yml is the one description of each role variable: defaults/main.yml (or a
+  commented "# name:" line for a required variable without default) and the specs name the same
+  variables, a default the specs give is the value of defaults/main.yml, and the README's
+  variable tables are what tools/role_docs.py generates from the specs (`make docs`).
 - No test double leaks into what production uses: role defaults, the shared group_vars and the
   staging and production inventories never mention the MongoDB stand-in or its repository.
 """
@@ -10,6 +11,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -33,24 +36,37 @@ def test_every_role_is_checked():
     assert ROLES == ["django_app", "mongodb", "nginx", "uwsgi"]
 
 
-@pytest.mark.parametrize("role", ROLES)
-def test_defaults_match_argument_specs(role):
-    specs = yaml.safe_load((ROOT / "roles" / role / "meta" / "argument_specs.yml").read_text())
-    for entry_point in ("main", "validate"):
-        options = specs["argument_specs"][entry_point]["options"]
-        assert sorted(options) == sorted(documented_defaults(role)), entry_point
+def argument_specs(role: str) -> dict:
+    return yaml.safe_load((ROOT / "roles" / role / "meta" / "argument_specs.yml").read_text())["argument_specs"]
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_readme_lists_variables_in_order(role):
-    readme = (ROOT / "roles" / role / "README.md").read_text()
-    readme = readme[readme.index("## Role Variables") : readme.index("## Dependencies")]
-    positions = []
-    for name in documented_defaults(role):
-        found = readme.find(f"`{name}`")
-        assert found >= 0, f"{name} is not in roles/{role}/README.md"
-        positions.append(found)
-    assert positions == sorted(positions), "README order differs from defaults/main.yml"
+def test_defaults_and_argument_specs_name_the_same_variables(role):
+    defaults = set(documented_defaults(role))
+    for entry_point, spec in argument_specs(role).items():
+        options = set(spec["options"])
+        assert not options - defaults, f"{entry_point}: in the specs, not in roles/{role}/defaults/main.yml"
+        if entry_point == "main":
+            assert not defaults - options, f"in roles/{role}/defaults/main.yml, not in the main specs"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_argument_spec_defaults_are_the_defaults_values(role):
+    values = yaml.safe_load((ROOT / "roles" / role / "defaults" / "main.yml").read_text())
+    wrong = {
+        name: (option["default"], values.get(name))
+        for name, option in argument_specs(role)["main"]["options"].items()
+        if "default" in option and option["default"] != values.get(name)
+    }
+    assert not wrong, f"roles/{role}: argument spec default != defaults/main.yml value: {wrong}"
+
+
+def test_role_readmes_are_generated_from_the_argument_specs():
+    """The variable tables are fresh: editing a spec without `make docs` fails here."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "role_docs.py"), "--check"], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -76,8 +92,7 @@ def test_no_test_double_in_production_values(path):
 def numeric_options() -> set[str]:
     names = set()
     for role in ROLES:
-        specs = yaml.safe_load((ROOT / "roles" / role / "meta" / "argument_specs.yml").read_text())
-        for name, option in specs["argument_specs"]["main"]["options"].items():
+        for name, option in argument_specs(role)["main"]["options"].items():
             if option.get("type") in ("int", "float"):
                 names.add(name)
     return names

@@ -48,7 +48,9 @@ def main():
         }
     elif command == "write":
         app = client(host, port, user, db)
-        result = outcome(lambda: app[db].verify.replace_one({"_id": rest[0]}, {"_id": rest[0]}, upsert=True).acknowledged)
+        result = outcome(
+            lambda: app[db].verify.replace_one({"_id": rest[0]}, {"_id": rest[0]}, upsert=True).acknowledged
+        )
     elif command == "read":
         app = client(host, port, user, db)
         result = outcome(lambda: app[db].verify.find_one({"_id": rest[0]}) is not None)

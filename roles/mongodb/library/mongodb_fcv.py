@@ -1,5 +1,4 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # MIT License (see the project's LICENSE file)
 """Ansible module: read, and optionally set, mongod's featureCompatibilityVersion."""
 
@@ -119,15 +118,15 @@ def main():
         current = previous
         if wanted and wanted != previous:
             if not module.check_mode:
-                step = "setting featureCompatibilityVersion to %s" % wanted
+                step = f"setting featureCompatibilityVersion to {wanted}"
                 client.admin.command({"setFeatureCompatibilityVersion": wanted, "confirm": True})
                 current = read_fcv(client)
             else:
                 current = wanted
     except PyMongoError as exc:
         module.fail_json(
-            msg="mongod on %s:%s: %s as %s failed: %s"
-            % (params["login_host"], params["login_port"], step, params["login_user"], exc)
+            msg=f"mongod on {params['login_host']}:{params['login_port']}: {step} as "
+            f"{params['login_user']} failed: {exc}"
         )
     finally:
         client.close()

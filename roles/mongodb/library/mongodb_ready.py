@@ -1,5 +1,4 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # MIT License (see the project's LICENSE file)
 """Ansible module: report whether mongod answers commands, optionally as a given user."""
 
@@ -14,6 +13,10 @@ description:
     authenticates (SCRAM) and runs C(ping) as that user.
   - It never fails because mongod is down or the credentials are wrong; it reports what it saw,
     so that a task can retry with C(until) and decide what to do next.
+  - It also reports the member's view of its replica set from C(hello) (no credentials needed):
+    the set's name, its primary, and whether this member is the primary or a secondary; and,
+    when the credentials authenticate on an initiated member, the hosts of the set's
+    configuration (C(replSetGetConfig)).
   - Changes nothing.
 options:
   host:
@@ -63,6 +66,30 @@ error_code:
   description: MongoDB's error code for that failure (18 is AuthenticationFailed); null when none.
   type: int
   returned: always
+set_name:
+  description: Name of the replica set this member belongs to (C(hello) setName); empty for a
+    standalone or a member whose set is not initiated yet.
+  type: str
+  returned: always
+primary:
+  description: The set's primary as host:port, as the set's configuration names it; empty when
+    there is none (no set, or an election under way).
+  type: str
+  returned: always
+writable_primary:
+  description: This member is the primary (or a standalone that accepts writes).
+  type: bool
+  returned: always
+secondary:
+  description: This member is a secondary of an initiated set.
+  type: bool
+  returned: always
+config_hosts:
+  description: The host:port of every member in the set's configuration (C(replSetGetConfig)),
+    read as the authenticated user; empty when there is no set or the user did not authenticate.
+  type: list
+  elements: str
+  returned: always
 """
 
 import traceback
@@ -93,11 +120,19 @@ def _client(params, **credentials):
 
 
 def check(params):
-    result = dict(changed=False, ready=False, version="", authenticated=None, error="", error_code=None)
+    result = dict(changed=False, ready=False, version="", authenticated=None, error="", error_code=None,
+                  set_name="", primary="", writable_primary=False, secondary=False, config_hosts=[])
     client = _client(params)
     try:
         client.admin.command("ping")
         result["version"] = client.admin.command("buildInfo").get("version", "")
+        hello = client.admin.command("hello")
+        result.update(
+            set_name=hello.get("setName", ""),
+            primary=hello.get("primary", ""),
+            writable_primary=bool(hello.get("isWritablePrimary", hello.get("ismaster", False))),
+            secondary=bool(hello.get("secondary", False)),
+        )
     except OperationFailure as exc:
         result.update(error=str(exc), error_code=exc.code)
         return result
@@ -118,13 +153,17 @@ def check(params):
     )
     try:
         client.admin.command("ping")
+        result["authenticated"] = True
+        if result["set_name"]:
+            config = client.admin.command("replSetGetConfig")["config"]
+            result["config_hosts"] = [member["host"] for member in config.get("members", [])]
     except OperationFailure as exc:
-        result.update(authenticated=False, error=str(exc), error_code=exc.code)
+        if not result["authenticated"]:
+            result["authenticated"] = False
+        result.update(error=str(exc), error_code=exc.code)
     except PyMongoError as exc:
         # mongod went away between the two connections: not ready after all.
-        result.update(ready=False, error=str(exc))
-    else:
-        result["authenticated"] = True
+        result.update(ready=False, authenticated=None, error=str(exc))
     finally:
         client.close()
     return result

@@ -4,6 +4,7 @@
 
 import json
 import os
+
 with open(os.path.expanduser('~/environment.json')) as f:
   env = json.load(f)
 
