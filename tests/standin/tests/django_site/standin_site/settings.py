@@ -1,19 +1,29 @@
 """Throwaway Django 5.2 settings for the stand-in smoke test (django-mongodb-backend).
 
 The connection comes from the environment: STANDIN_MONGODB_URI (with credentials)
-and STANDIN_DB_NAME.
+and STANDIN_DB_NAME.  The contrib apps' ObjectId AppConfigs and their migrations are the
+reference app's own (app/hellodjango/apps.py, app/mongo_migrations/), as in
+django-mongodb-backend's project template: app/ is put on sys.path here, so the smoke test
+migrates with exactly what a deployment migrates with.
 """
 
 import os
+import sys
+from pathlib import Path
+
+# <repository>/app: tests/standin/tests/django_site/standin_site/settings.py is five levels down.
+APP_DIR = Path(__file__).resolve().parents[5] / "app"
+if str(APP_DIR) not in sys.path:
+    sys.path.insert(0, str(APP_DIR))
 
 SECRET_KEY = "standin-smoke-test-only-not-a-secret"
 DEBUG = False
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 
 INSTALLED_APPS = [
-    "standin_site.apps.MongoAdminConfig",
-    "standin_site.apps.MongoAuthConfig",
-    "standin_site.apps.MongoContentTypesConfig",
+    "hellodjango.apps.MongoAdminConfig",
+    "hellodjango.apps.MongoAuthConfig",
+    "hellodjango.apps.MongoContentTypesConfig",
     "django.contrib.sessions",
     "django.contrib.messages",
 ]
@@ -54,6 +64,7 @@ DATABASES = {
 
 DEFAULT_AUTO_FIELD = "django_mongodb_backend.fields.ObjectIdAutoField"
 
+# The app's migrations of the contrib apps, generated for ObjectIdAutoField (app/mongo_migrations).
 MIGRATION_MODULES = {
     "admin": "mongo_migrations.admin",
     "auth": "mongo_migrations.auth",
