@@ -92,6 +92,7 @@ def create_vm():
     if not KEY.exists():
         run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "demo-deploy", "-f", str(KEY)])
     run(["podman", "run", "--detach", "--name", CONTAINER, "--hostname", "demo", "--systemd=always",
+         "--cap-add", "NET_ADMIN",
          "--publish", "127.0.0.1:8080:80", "--publish", "127.0.0.1:2222:22",
          "--volume", f"{ROOT}/.cache/mongodb-repo:/srv/mongodb-repo:ro", IMAGE, "/sbin/init"])
     in_vm("""

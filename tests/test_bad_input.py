@@ -78,6 +78,16 @@ CASES = {
     "version-outside-series": ({"mongodb_version": "7.0.14"}, "mongodb_version must be empty or an exact release"),
     "unsupported-series": ({"mongodb_series": "6.0"}, "mongodb_series"),
     "production-without-vault": (ROOT / "inventory" / "production", "vault.yml"),
+    # Issue 14: an even number of MongoDB hosts elects no more reliably than one member fewer.
+    "two-mongodb-hosts": (
+        [ROOT / "tests" / "badinput" / "hosts" / "two-mongodb-hosts.yml"],
+        'Group "mongodb" holds 2 hosts',
+    ),
+    # Issue 14: uploads would stay on the web host that took them.
+    "several-web-hosts-without-shared-media": (
+        [ROOT / "tests" / "badinput" / "hosts" / "two-web-hosts.yml"],
+        "2 web hosts, but the media root is not shared",
+    ),
     "debug-in-production-like": ({"app_debug": True}, "app_debug must be false in staging"),
     "short-superuser-password": (
         {"app_django_superuser_password": "Qx7-short"},
@@ -226,21 +236,24 @@ def key_bodies(tls: Path) -> list[str]:
 
 
 def run_site(target, tls: Path, *options: str) -> subprocess.CompletedProcess:
+    inventories = [INVENTORY]
     if isinstance(target, Path):
         extra = []
-        inventory = target
+        inventories = [target]
+    elif isinstance(target, list):
+        # Host files added to the bad-input inventory (tests/badinput/hosts), valid variables.
+        extra = ["--extra-vars", json.dumps(with_tls({}, tls))]
+        inventories = [INVENTORY, *target]
     elif isinstance(target, str):
         # key=value extra variables, as people type them: every value arrives as a string.
         extra = ["--extra-vars", target]
-        inventory = INVENTORY
     else:
         extra = ["--extra-vars", json.dumps(with_tls(target, tls))]
-        inventory = INVENTORY
     # The bad-input inventory reads its certificate directory from BADINPUT_TLS_DIR.
     env = dict(os.environ, ANSIBLE_TIMEOUT="3", ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
                BADINPUT_TLS_DIR=str(tls))
     return subprocess.run(
-        [ANSIBLE_PLAYBOOK, "-i", str(inventory), "site.yml", *extra, *options],
+        [ANSIBLE_PLAYBOOK, *(arg for path in inventories for arg in ("-i", str(path))), "site.yml", *extra, *options],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -71,7 +71,8 @@ up() {
 
   if [ "$(podman container inspect --format '{{.State.Running}}' "$name" 2>/dev/null)" != "true" ]; then
     podman rm --force --ignore "$name" >/dev/null
-    podman run --detach --name "$name" --hostname demo --systemd=always \
+    # NET_ADMIN: the mongodb role manages its nftables table, as on a VM.
+    podman run --detach --name "$name" --hostname demo --systemd=always --cap-add NET_ADMIN \
       --publish "127.0.0.1:${http_port}:80" --publish "127.0.0.1:${ssh_port}:22" \
       --volume "$PWD/$cache/mongodb-repo:/srv/mongodb-repo:ro" \
       "$image" /sbin/init >/dev/null
