@@ -33,7 +33,7 @@ def documented_defaults(role: str) -> list[str]:
 
 
 def test_every_role_is_checked():
-    assert ROLES == ["django_app", "mongodb", "nginx", "uwsgi"]
+    assert ROLES == ["django_app", "haproxy", "mongodb", "nginx", "uwsgi"]
 
 
 def argument_specs(role: str) -> dict:
@@ -98,9 +98,20 @@ def numeric_options() -> set[str]:
     return names
 
 
+# The scenario that runs each role with every numeric setting given as `-e name=value`.
+STRING_SCENARIO = {"django_app": "djongo", "mongodb": "djongo", "nginx": "djongo", "uwsgi": "djongo",
+                   "haproxy": "lb"}
+
+
 def test_every_numeric_setting_is_exercised_as_a_string():
-    """Issue 10, defect 9: the djongo scenario passes every numeric setting as `-e name=value`."""
-    scenario = yaml.safe_load((ROOT / "molecule" / "djongo" / "molecule.yml").read_text())
-    given = dict(pair.split("=", 1) for pair in scenario["provisioner"]["options"]["extra-vars"].split())
-    missing = sorted(numeric_options() - set(given))
-    assert not missing, f"numeric settings not given as key=value in molecule/djongo: {missing}"
+    """Issue 10, defect 9: a scenario passes every numeric setting of each role as `-e name=value`."""
+    assert sorted(STRING_SCENARIO) == ROLES
+    missing = []
+    for scenario_name in sorted(set(STRING_SCENARIO.values())):
+        scenario = yaml.safe_load((ROOT / "molecule" / scenario_name / "molecule.yml").read_text())
+        extra = scenario["provisioner"]["options"]["extra-vars"]
+        given = dict(pair.split("=", 1) for pair in extra.split())
+        roles = [role for role, name in STRING_SCENARIO.items() if name == scenario_name]
+        wanted = {name for name in numeric_options() if name.split("_")[0] in {r.split("_")[0] for r in roles}}
+        missing += [f"{scenario_name}: {name}" for name in sorted(wanted - set(given))]
+    assert not missing, f"numeric settings not given as key=value: {missing}"
