@@ -420,6 +420,14 @@ class ReplState:
         coll.insert_one(dict(config))
         self._use(config, why)
 
+    def store_durably(self, config, why):
+        """_store in one storage transaction (the caller holds the server lock)."""
+        self.server.storage.begin()
+        try:
+            self._store(config, why)
+        finally:
+            self.server.storage.commit()
+
     # --------------------------------------------------------------- state
     @property
     def initialized(self):
@@ -724,11 +732,7 @@ def cmd_repl_set_initiate(ctx):
     with server.lock:
         if repl.initialized:
             raise CommandError(23, "already initialized")
-        server.storage.begin()
-        try:
-            repl._store(config, "replSetInitiate")
-        finally:
-            server.storage.commit()
+        repl.store_durably(config, "replSetInitiate")
     repl.push_all(hosts, with_state=True)
     reply["ok"] = 1.0
     return reply
@@ -787,21 +791,23 @@ def cmd_repl_set_reconfig(ctx):
     with server.lock:
         if repl.config is not current:
             raise CommandError(103, "replica set configuration changed during the reconfig")
-        server.storage.begin()
-        try:
-            repl._store(config, "replSetReconfig")
-        finally:
-            server.storage.commit()
+        repl.store_durably(config, "replSetReconfig")
     repl.push_all(repl.other_hosts(current, config), with_state=True)
     return {"ok": 1.0}
+
+
+def _initiated_repl(ctx):
+    """The member's replica set state; NotYetInitialized (94) before replSetInitiate."""
+    repl = _repl(ctx)
+    if not repl.initialized:
+        raise CommandError(94, "no replset config has been received")
+    return repl
 
 
 @command("replSetGetConfig", admin_only=True,
          authorize=allow("replSetGetConfig", cluster=True))
 def cmd_repl_set_get_config(ctx):
-    repl = _repl(ctx)
-    if not repl.initialized:
-        raise CommandError(94, "no replset config has been received")
+    repl = _initiated_repl(ctx)
     reply = {"config": repl.config}
     if as_bool(ctx.cmd.get("commitmentStatus", False)):
         reply["commitmentStatus"] = True
@@ -812,9 +818,7 @@ def cmd_repl_set_get_config(ctx):
 @command("replSetGetStatus", admin_only=True,
          authorize=allow("replSetGetStatus", cluster=True))
 def cmd_repl_set_get_status(ctx):
-    repl = _repl(ctx)
-    if not repl.initialized:
-        raise CommandError(94, "no replset config has been received")
+    repl = _initiated_repl(ctx)
     if repl.self_member is None:
         raise CommandError(93, "Our replica set config is invalid or we are not a member of "
                            "it", state=STATE_REMOVED, stateStr="REMOVED")

@@ -51,6 +51,14 @@ def initiate(member, members, extra=None):
         return client.admin.command("replSetInitiate", config)
 
 
+def initiate_with_admin(members):
+    """Initiate the set on the first member, then create the first user there (localhost exception)."""
+    initiate(members[0], members)
+    with members[0].client() as client:
+        client.admin.command("createUser", ADMIN_USER, pwd=ADMIN_PASSWORD,
+                             roles=[{"role": "root", "db": "admin"}])
+
+
 def set_uri(members, user=None, password=None, source="admin"):
     creds = "%s:%s@" % (user, password) if user else ""
     return "mongodb://%s%s/?replicaSet=%s&authSource=%s" % (
@@ -238,10 +246,8 @@ def test_reconfig_adds_a_fourth_member_and_restart_keeps_config(standin_factory,
 def test_key_file_between_members_and_users_on_every_member(standin_factory, tmp_path):
     members = make_members(standin_factory, tmp_path)
     # Localhost exception: initiate, then the first user on the primary.
-    initiate(members[0], members)
+    initiate_with_admin(members)
     with members[0].client() as client:
-        client.admin.command("createUser", ADMIN_USER, pwd=ADMIN_PASSWORD,
-                             roles=[{"role": "root", "db": "admin"}])
         with pytest.raises(FAILS) as err:
             client.admin.command("replSetGetStatus")
         assert code(err) == 13
@@ -359,10 +365,7 @@ def test_community_mongodb_modules_on_a_key_file_set(standin_factory, tmp_path):
 
 def test_django_mongodb_backend_and_djongo_through_the_set(standin_factory, tmp_path):
     members = make_members(standin_factory, tmp_path)
-    initiate(members[0], members)
-    with members[0].client() as client:
-        client.admin.command("createUser", ADMIN_USER, pwd=ADMIN_PASSWORD,
-                             roles=[{"role": "root", "db": "admin"}])
+    initiate_with_admin(members)
     with pymongo.MongoClient(set_uri(members, ADMIN_USER, ADMIN_PASSWORD),
                              serverSelectionTimeoutMS=10000) as client:
         for db in ("djangoapp", "djongoapp"):
