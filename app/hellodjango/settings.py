@@ -158,8 +158,9 @@ if env.https:
     # must set (not pass through) that header, or clients could spoof it.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
-    # Local probes may call the health check over plain HTTP.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    # Local probes (/healthz) and the load balancer's rotation check (/healthz/live) may
+    # call the health checks over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz(/live)?$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 

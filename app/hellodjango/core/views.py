@@ -25,6 +25,18 @@ def index(request):
 
 @never_cache
 @require_safe
+def healthz_live(request):
+    """
+    Report that this process serves requests: always 200 {"status": "alive"}.
+    The load balancer's rotation check: it touches no database, session,
+    template or cookie, so a MongoDB outage does not take every backend out of
+    rotation (/healthz, which pings MongoDB, is the deploy's readiness check).
+    """
+    return JsonResponse({"status": "alive"})
+
+
+@never_cache
+@require_safe
 def healthz(request):
     """
     Report whether MongoDB answers: 200 {"status": "ok"} or

@@ -120,7 +120,7 @@ class DeploymentSettingsTests(SettingsProcessTestCase):
             self.assertEqual(dump["CSRF_TRUSTED_ORIGINS"], ["www.example.com", ".example.org"])
         self.assertEqual(dump["SECURE_PROXY_SSL_HEADER"], ["HTTP_X_FORWARDED_PROTO", "https"])
         self.assertIs(dump["SECURE_SSL_REDIRECT"], True)
-        self.assertEqual(dump["SECURE_REDIRECT_EXEMPT"], ["^healthz$"])
+        self.assertEqual(dump["SECURE_REDIRECT_EXEMPT"], ["^healthz(/live)?$"])
         self.assertIs(dump["SESSION_COOKIE_SECURE"], True)
         self.assertIs(dump["CSRF_COOKIE_SECURE"], True)
         self.assertIs(dump["SESSION_COOKIE_HTTPONLY"], True)
@@ -175,7 +175,7 @@ class DeploymentSettingsTests(SettingsProcessTestCase):
         self.assertEqual(dump["X_FRAME_OPTIONS"], "DENY")
         self.assertEqual(dump["ROOT_LOG_LEVEL"], "INFO")
 
-    def test_https_redirect_spares_health_check(self):
+    def test_https_redirect_spares_health_checks(self):
         # The home page links its stylesheet through the manifest collectstatic wrote for the run.
         env_file = self.production_environment(DJANGO_STATIC_ROOT=current_environment().static_root)
         script = (
@@ -184,8 +184,11 @@ class DeploymentSettingsTests(SettingsProcessTestCase):
             "plain = c.get('/')\n"
             "proxied = c.get('/', HTTP_X_FORWARDED_PROTO='https')\n"
             "health = c.get('/healthz')\n"
+            "live = c.get('/healthz/live')\n"
+            "near = c.get('/healthz/lively')\n"
             "print(plain.status_code, plain.get('Location'), proxied.status_code,"
-            " proxied.get('Strict-Transport-Security'), health.status_code)\n"
+            " proxied.get('Strict-Transport-Security'), health.status_code, live.status_code,"
+            " near.status_code, near.get('Location'))\n"
         )
         result = run_django(script, env_file)
         self.assertEqual(result.returncode, 0, result.stderr)
@@ -199,6 +202,10 @@ class DeploymentSettingsTests(SettingsProcessTestCase):
                 "includeSubDomains;",
                 "preload",
                 "200",
+                "200",
+                # The exemption is anchored: only the two health checks.
+                "301",
+                "https://www.example.com/healthz/lively",
             ],
         )
 
