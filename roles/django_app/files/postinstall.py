@@ -7,6 +7,7 @@ application user, in the release directory:
     python postinstall.py check-app --wsgi hellodjango.wsgi:application
     python postinstall.py ensure-superuser --username admin --email admin@localhost  < password
     python postinstall.py check-site --host www.example.com --https --path /admin/login/ --status 200
+    python postinstall.py chain-reload --trigger /run/uwsgi-app/reload --stats /run/uwsgi-app/stats.sock
     python postinstall.py compress-static --root static
 
 It relies only on Django's public API and on PyMongo (which every MongoDB connector brings).
@@ -154,6 +155,44 @@ def check_site(args: argparse.Namespace) -> int:
         time.sleep(1)
 
 
+def _workers(stats: str) -> list[tuple[int, bool]]:
+    """The workers that uWSGI's stats socket lists, as (pid, accepting requests)."""
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.settimeout(10)
+        sock.connect(stats)
+        data = b"".join(iter(lambda: sock.recv(65536), b""))
+    return [(worker["pid"], bool(worker.get("accepting", 1))) for worker in json.loads(data)["workers"]]
+
+
+def chain_reload(args: argparse.Namespace) -> int:
+    """Touch uWSGI's chain-reload file, then wait until every worker from before is replaced.
+
+    The touch returns at once and uWSGI replaces its workers one at a time: until the last old
+    worker is gone, a request may still be answered by the release that was live before, so a
+    health check asked earlier could pass for a release that fails it.
+    """
+    before = {pid for pid, _ in _workers(args.stats)}
+    with open(args.trigger, "a", encoding="utf-8"):
+        pass
+    os.utime(args.trigger)
+    deadline = time.monotonic() + args.timeout
+    while True:
+        try:
+            workers = _workers(args.stats)
+        except (OSError, ValueError, KeyError) as exc:
+            last = f"stats socket {args.stats}: {type(exc).__name__}: {exc}"
+        else:
+            left = before & {pid for pid, _ in workers}
+            if workers and not left and all(accepting for _, accepting in workers):
+                print(f"{len(before)} workers replaced")
+                return 0
+            last = f"{len(left)} of the {len(before)} workers from before the reload still running"
+        if time.monotonic() >= deadline:
+            print(f"uWSGI's chain reload did not finish within {args.timeout} s: {last}", file=sys.stderr)
+            return 1
+        time.sleep(0.5)
+
+
 # Text formats worth compressing; images, fonts and archives are compressed already.
 COMPRESSIBLE = (".css", ".js", ".mjs", ".map", ".json", ".svg", ".txt", ".xml", ".html", ".htm",
                 ".csv", ".ico", ".wasm", ".eot", ".ttf", ".otf")
@@ -208,6 +247,11 @@ def main() -> int:
     site.add_argument("--status", type=int, action="append", required=True)
     site.add_argument("--timeout", type=int, default=60)
     site.set_defaults(run=check_site)
+    reload = commands.add_parser("chain-reload", help=chain_reload.__doc__.splitlines()[0])
+    reload.add_argument("--trigger", required=True)
+    reload.add_argument("--stats", required=True)
+    reload.add_argument("--timeout", type=int, default=60)
+    reload.set_defaults(run=chain_reload)
     compress = commands.add_parser("compress-static", help=compress_static.__doc__)
     compress.add_argument("--root", required=True)
     compress.add_argument("--min-size", type=int, default=256)
