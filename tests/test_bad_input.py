@@ -88,6 +88,11 @@ CASES = {
         [ROOT / "tests" / "badinput" / "hosts" / "two-web-hosts.yml"],
         "2 web hosts, but the media root is not shared",
     ),
+    # Issue 14: HAProxy and nginx on one host would both listen on ports 80 and 443.
+    "balancer-on-a-web-host": (
+        [ROOT / "tests" / "badinput" / "hosts" / "balancer-on-a-web-host.yml"],
+        'web1 in group "lb" and in "web" or "mongodb"',
+    ),
     "debug-in-production-like": ({"app_debug": True}, "app_debug must be false in staging"),
     "short-superuser-password": (
         {"app_django_superuser_password": "Qx7-short"},
