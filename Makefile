@@ -112,8 +112,9 @@ MOLECULE_SCENARIOS := default djongo mongodb
 
 .PHONY: molecule
 molecule: venv image apt-repo ## Run the Molecule scenarios of `make test` (create, converge, idempotence, verify, destroy)
-	for s in $(MOLECULE_SCENARIOS); do \
-	  $(BIN)/molecule --base-config $(CURDIR)/.config/molecule/config.yml test -s $$s || exit 1; done
+	for s in $(MOLECULE_SCENARIOS); do start=$$(date +%s); \
+	  $(BIN)/molecule --base-config $(CURDIR)/.config/molecule/config.yml test -s $$s || exit 1; \
+	  echo "molecule: scenario $$s took $$(( $$(date +%s) - start )) s"; done
 
 .PHONY: test-lb
 test-lb: venv image apt-repo ## Molecule scenario lb: HAProxy in front of two web hosts (not in `make test` yet)
@@ -152,11 +153,15 @@ test: host-deps venv lint test-project test-tools test-badinput test-standin tes
 # Benchmarks (issue 12; bench/README.md): measurements, not pass/fail tests, so not part of `test`.
 # wrk loads the serving figures; matplotlib draws the deploy-under-load PNGs, from its own venv
 # so that the controller's pins stay as they are.
+# mitogen (an accelerator for Ansible's connections) is measured on the no-op re-run, from a
+# directory of its own: the playbooks' default stays plain SSH.
 BENCH_VENV := $(CACHE)/bench/venv
 MATPLOTLIB_VERSION := 3.10.3
+MITOGEN_VERSION := 0.3.54
+MITOGEN_DIR := $(CACHE)/bench/mitogen-$(MITOGEN_VERSION)
 
 .PHONY: bench-deps
-bench-deps: ## Install wrk (only if missing) and matplotlib in .cache/bench/venv
+bench-deps: ## Install wrk (only if missing), matplotlib in .cache/bench/venv and mitogen beside it
 	@dpkg-query -W -f='$${Status}\n' wrk 2>/dev/null | grep -q '^install ok installed$$' || { \
 	  echo "bench-deps: installing wrk"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null; }
@@ -164,10 +169,12 @@ bench-deps: ## Install wrk (only if missing) and matplotlib in .cache/bench/venv
 	  rm -rf $(BENCH_VENV) && $(PYTHON) -m venv $(BENCH_VENV) && \
 	  $(BENCH_VENV)/bin/pip install $(PIP_QUIET) matplotlib==$(MATPLOTLIB_VERSION) && \
 	  touch $(BENCH_VENV)/.installed-$(MATPLOTLIB_VERSION); }
+	@[ -d $(MITOGEN_DIR)/ansible_mitogen ] || { \
+	  rm -rf $(MITOGEN_DIR) && $(BIN)/pip install $(PIP_QUIET) --target $(MITOGEN_DIR) mitogen==$(MITOGEN_VERSION); }
 
 .PHONY: bench
 bench: host-deps venv image apt-repo bench-deps ## Benchmarks on the demo VM: deploy times, serving, deploys under load
-	$(BIN)/python bench/bench.py
+	BENCH_MITOGEN_DIR=$(MITOGEN_DIR) $(BIN)/python bench/bench.py
 
 .PHONY: clean
 clean: ## Remove the virtualenv and caches (the test image stays in podman)
