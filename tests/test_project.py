@@ -100,7 +100,7 @@ def numeric_options() -> set[str]:
 
 # The scenario that runs each role with every numeric setting given as `-e name=value`.
 STRING_SCENARIO = {"django_app": "djongo", "mongodb": "djongo", "nginx": "djongo", "uwsgi": "djongo",
-                   "haproxy": "lb"}
+                   "haproxy": "cluster"}
 
 
 def test_every_numeric_setting_is_exercised_as_a_string():
