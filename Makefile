@@ -104,8 +104,10 @@ test-app: venv app-venvs ## The reference Django project's tests, with each conn
 	HELLODJANGO_PYTHON_DJONGO=$(CACHE)/venv-djongo/bin/python \
 	  $(BIN)/pytest -v app/tests
 
-# The scenarios `make test` runs (`make test-cluster` runs the cluster scenario alone).
-MOLECULE_SCENARIOS := default djongo mongodb cluster
+# The scenarios `make test` runs. molecule/cluster (a replica set of three, two web hosts behind
+# HAProxy, deploys and rollbacks under load through it) runs on its own (`make test-cluster`):
+# with it `make test` would pass the time budget (issue 14).
+MOLECULE_SCENARIOS := default djongo mongodb
 
 .PHONY: molecule
 molecule: venv image apt-repo ## Run the Molecule scenarios of `make test` (create, converge, idempotence, verify, destroy)
@@ -114,7 +116,7 @@ molecule: venv image apt-repo ## Run the Molecule scenarios of `make test` (crea
 	  echo "molecule: scenario $$s took $$(( $$(date +%s) - start )) s"; done
 
 .PHONY: test-cluster
-test-cluster: venv image apt-repo ## Molecule scenario cluster alone: replica set, 2 web hosts behind HAProxy, deploys under load
+test-cluster: venv image apt-repo ## Molecule scenario cluster (not in `make test`): replica set, 2 web hosts behind HAProxy, deploys under load
 	$(BIN)/molecule --base-config $(CURDIR)/.config/molecule/config.yml test -s cluster
 
 .PHONY: demo
