@@ -115,3 +115,45 @@ def test_every_numeric_setting_is_exercised_as_a_string():
         wanted = {name for name in numeric_options() if name.split("_")[0] in {r.split("_")[0] for r in roles}}
         missing += [f"{scenario_name}: {name}" for name in sorted(wanted - set(given))]
     assert not missing, f"numeric settings not given as key=value: {missing}"
+
+
+def wiring(inventory: Path | str, host: str, variable: str) -> str:
+    """A variable of the playbooks' wiring (group_vars/ next to site.yml) as one host sees it."""
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible"), "-i", str(inventory), "--playbook-dir", str(ROOT),
+         host, "-m", "ansible.builtin.debug", "-a", f"var={variable}", "--one-line"],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout.split(f'"{variable}": "', 1)[1].split('"', 1)[0]
+
+
+@pytest.mark.parametrize("environment", ["local", "staging", "production"])
+def test_the_reference_project_is_checked_by_its_own_views(environment):
+    """The shipped inventories name this repository's app/: its readiness view is the deploy gate."""
+    inventory = ROOT / "inventory" / environment
+    web_host = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible"), "-i", str(inventory), "web", "--list-hosts"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout.split()[-1]
+    assert wiring(inventory, web_host, "django_app_health_path") == "/healthz"
+
+
+@pytest.mark.parametrize(
+    ("source_dir", "gate", "rotation"),
+    [
+        (None, "/healthz", "/healthz/live"),
+        ("{{ playbook_dir }}/app", "/healthz", "/healthz/live"),
+        (f"{ROOT}/app/", "/healthz", "/healthz/live"),
+        (f"{ROOT}/tests/projects/mongodb-project", "/admin/login/", "/admin/login/"),
+    ],
+)
+def test_health_paths_follow_the_project(tmp_path, source_dir, gate, rotation):
+    """A project of one's own is asked for its admin login form unless the inventory names a view."""
+    inventory = {"all": {"children": {"web": {"hosts": {"w1": None}}, "lb": {"hosts": {"l1": None}}}}}
+    if source_dir is not None:
+        inventory["all"]["vars"] = {"app_source_dir": source_dir}
+    path = tmp_path / "hosts.yml"
+    path.write_text(yaml.safe_dump(inventory))
+    assert wiring(path, "w1", "django_app_health_path") == gate
+    assert wiring(path, "l1", "haproxy_health_check_path") == rotation
