@@ -104,20 +104,24 @@ test-app: venv app-venvs ## The reference Django project's tests, with each conn
 	HELLODJANGO_PYTHON_DJONGO=$(CACHE)/venv-djongo/bin/python \
 	  $(BIN)/pytest -v app/tests
 
-# The scenarios `make test` runs. molecule/cluster (a replica set of three, two web hosts behind
-# HAProxy, deploys and rollbacks under load through it) runs on its own (`make test-cluster`):
-# with it `make test` would pass the time budget (issue 14).
-MOLECULE_SCENARIOS := default djongo mongodb
+# What the instance tests share, built once before they start (with LANES=1, as tests/harness/
+# lanes.sh runs them side by side, a target takes it as built).
+INSTANCE_DEPS := $(if $(LANES),,host-deps venv image apt-repo)
 
-.PHONY: molecule
-molecule: venv image apt-repo ## Run the Molecule scenarios of `make test` (create, converge, idempotence, verify, destroy)
-	for s in $(MOLECULE_SCENARIOS); do start=$$(date +%s); \
-	  $(BIN)/molecule --base-config $(CURDIR)/.config/molecule/config.yml test -s $$s || exit 1; \
-	  echo "molecule: scenario $$s took $$(( $$(date +%s) - start )) s"; done
+# One Molecule scenario (create, converge, idempotence, verify, destroy): make molecule-default,
+# molecule-djongo, molecule-mongodb, molecule-cluster. A pattern rule, so not .PHONY (make skips
+# the rule search for phony targets); no file has these names.
+molecule-%: $(INSTANCE_DEPS)
+	$(BIN)/molecule --base-config $(CURDIR)/.config/molecule/config.yml test -s $*
 
-.PHONY: test-cluster
-test-cluster: venv image apt-repo ## Molecule scenario cluster (not in `make test`): replica set, 2 web hosts behind HAProxy, deploys under load
-	$(BIN)/molecule --base-config $(CURDIR)/.config/molecule/config.yml test -s cluster
+# The instance tests of `make test`, in two lanes that run side by side (tests/harness/lanes.sh
+# says why). Targets in one lane run one after the other; default and djongo share instance
+# names, so they share a lane. About 35 minutes each, measured (README, "Tests").
+TEST_LANES := "molecule-default molecule-djongo" "molecule-cluster molecule-mongodb test-demo"
+
+.PHONY: test-instances
+test-instances: host-deps venv image apt-repo ## Every Molecule scenario and the demo test, in two lanes side by side
+	tests/harness/lanes.sh $(TEST_LANES)
 
 .PHONY: demo
 demo: venv image ## Deploy the whole stack over SSH to a local VM-like container (site on :8080)
@@ -132,7 +136,7 @@ demo-check: host-deps venv ## Check the running demo (curl checks, browser login
 	tests/harness/demo.sh check
 
 .PHONY: test-demo
-test-demo: host-deps venv image apt-repo ## The SSH path end to end: demo up, check the site (curl, browser), demo down
+test-demo: $(INSTANCE_DEPS) ## The SSH path end to end: demo up, check the site (curl, browser), demo down
 	DEMO_MONGODB_SOURCE=offline tests/harness/demo.sh test
 
 .PHONY: test-tools
@@ -143,7 +147,7 @@ test-tools: venv ## The test tools' own tests (the load generator, against serve
 check: lint test-project test-tools test-badinput test-app ## The fast loop: lint, conventions, tools, bad input, app tests (no instances)
 
 .PHONY: test
-test: host-deps venv lint test-project test-tools test-badinput test-standin test-app molecule test-demo ## Everything CI runs
+test: host-deps venv lint test-project test-tools test-badinput test-standin test-app test-instances ## Everything CI runs
 
 # Benchmarks (issue 12; bench/README.md): measurements, not pass/fail tests, so not part of `test`.
 # wrk loads the serving figures; matplotlib draws the deploy-under-load PNGs, from its own venv
