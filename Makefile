@@ -116,7 +116,7 @@ molecule-%: $(INSTANCE_DEPS)
 
 # The instance tests of `make test`, in two lanes that run side by side (tests/harness/lanes.sh
 # says why). Targets in one lane run one after the other; default and djongo share instance
-# names, so they share a lane. About 35 minutes each, measured (README, "Tests").
+# names, so they share a lane. The first lane is the longer (README, "Testing", measured times).
 TEST_LANES := "molecule-default molecule-djongo" "molecule-cluster molecule-mongodb test-demo"
 
 .PHONY: test-instances
