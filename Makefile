@@ -106,7 +106,8 @@ test-app: venv app-venvs ## The reference Django project's tests, with each conn
 
 # What the instance tests share, built once before they start (with LANES=1, as tests/harness/
 # lanes.sh runs them side by side, a target takes it as built).
-INSTANCE_DEPS := $(if $(LANES),,host-deps venv image apt-repo)
+INSTANCE_PREREQS := host-deps venv image apt-repo
+INSTANCE_DEPS := $(if $(LANES),,$(INSTANCE_PREREQS))
 
 # One Molecule scenario (create, converge, idempotence, verify, destroy): make molecule-default,
 # molecule-djongo, molecule-mongodb, molecule-cluster. A pattern rule, so not .PHONY (make skips
@@ -120,7 +121,7 @@ molecule-%: $(INSTANCE_DEPS)
 TEST_LANES := "molecule-default molecule-djongo" "molecule-cluster molecule-mongodb test-demo"
 
 .PHONY: test-instances
-test-instances: host-deps venv image apt-repo ## Every Molecule scenario and the demo test, in two lanes side by side
+test-instances: $(INSTANCE_PREREQS) ## Every Molecule scenario and the demo test, in two lanes side by side
 	tests/harness/lanes.sh $(TEST_LANES)
 
 .PHONY: demo

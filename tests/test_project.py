@@ -19,6 +19,9 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+# The virtualenv's ansible, beside the interpreter running the tests (as tests/test_bad_input.py
+# finds ansible-playbook).
+ANSIBLE = str(Path(sys.executable).parent / "ansible")
 ROLES = sorted(p.parent.parent.name for p in ROOT.glob("roles/*/defaults/main.yml"))
 
 
@@ -120,7 +123,7 @@ def test_every_numeric_setting_is_exercised_as_a_string():
 def wiring(inventory: Path | str, host: str, variable: str) -> str:
     """A variable of the playbooks' wiring (group_vars/ next to site.yml) as one host sees it."""
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "ansible"), "-i", str(inventory), "--playbook-dir", str(ROOT),
+        [ANSIBLE, "-i", str(inventory), "--playbook-dir", str(ROOT),
          host, "-m", "ansible.builtin.debug", "-a", f"var={variable}", "--one-line"],
         cwd=ROOT, capture_output=True, text=True, check=False,
     )
@@ -133,7 +136,7 @@ def test_the_reference_project_is_checked_by_its_own_views(environment):
     """The shipped inventories name this repository's app/: its readiness view is the deploy gate."""
     inventory = ROOT / "inventory" / environment
     web_host = subprocess.run(
-        [str(Path(sys.executable).parent / "ansible"), "-i", str(inventory), "web", "--list-hosts"],
+        [ANSIBLE, "-i", str(inventory), "web", "--list-hosts"],
         cwd=ROOT, capture_output=True, text=True, check=True,
     ).stdout.split()[-1]
     assert wiring(inventory, web_host, "django_app_health_path") == "/healthz"
