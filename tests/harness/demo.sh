@@ -77,15 +77,7 @@ up() {
       --volume "$PWD/$cache/mongodb-repo:/srv/mongodb-repo:ro" \
       "$image" /sbin/init >/dev/null
     # What cloud-init does on a real VM: an unprivileged user with sudo and the deploy key.
-    podman exec -i "$name" sh -euc '
-      until systemctl is-active --quiet ssh; do sleep 1; done
-      useradd --create-home --shell /bin/bash deploy
-      echo "deploy ALL=(ALL) NOPASSWD:ALL" > /etc/sudoers.d/deploy
-      chmod 0440 /etc/sudoers.d/deploy
-      install -d -m 0700 -o deploy -g deploy /home/deploy/.ssh
-      cat > /home/deploy/.ssh/authorized_keys
-      chown deploy:deploy /home/deploy/.ssh/authorized_keys
-      chmod 0600 /home/deploy/.ssh/authorized_keys' <"$key.pub"
+    podman exec -i "$name" sh -s -- "$(cat "$key.pub")" <tests/harness/vm-user.sh
     echo "demo: started the demo VM ($name): ssh -p $ssh_port -i $key deploy@127.0.0.1"
   else
     echo "demo: reusing the running demo VM ($name)"
