@@ -2,14 +2,13 @@
 # Runs make targets in lanes side by side: the targets of one lane one after the other, the lanes
 # at the same time. `make test` runs its Molecule scenarios and the demo test this way.
 #
-#   tests/harness/lanes.sh "molecule-default molecule-djongo" "molecule-cluster test-demo"
+#   tests/harness/lanes.sh "molecule-default test-demo" "molecule-cluster molecule-djongo"
 #
 # Why: a scenario spends most of its time waiting (module round trips into its containers,
 # mongod's start-up delays, health checks, deploys under a bounded load), so two lanes on this
-# 2-core machine take little more than the longer lane alone. Targets in one lane may share
-# instance names (default and djongo both create db1 and web1); targets in different lanes must
-# not (each scenario has its own podman network; the other scenarios' instances have names of
-# their own).
+# 2-core machine take little more than the longer lane alone. Each scenario has its own podman
+# network and its containers are named <scenario>-<instance> (molecule/shared/create.yml), so
+# scenarios with the same instance names (default and djongo: db1, web1) may run side by side.
 #
 # Every line of output starts with its target's name; each target's status and duration are
 # printed when it ends and again in a summary. Exit status 1 if any target failed. A lane stops
