@@ -98,54 +98,61 @@ CASES = {
         {"app_django_superuser_password": "Qx7-short"},
         "app_django_superuser_password must be at least 12 characters in staging",
     ),
-    "short-secret-key": ({"app_django_secret_key": "too-short"}, "django_app_secret_key must be at least 50"),
+    "short-secret-key": (
+        {"app_django_secret_key": "too-short"},
+        "app_django_secret_key (django_app_secret_key) must be at least 50",
+    ),
     "empty-allowed-hosts": ({"app_hostnames": []}, "app_hostnames must name the site in staging"),
     "no-https-in-production-like": ({"app_https": False}, "must be served over HTTPS"),
     "mongodb-open-without-auth": (
         {"mongodb_security_authorization": False, "mongodb_net_bind_ip": ["0.0.0.0"]},
         "mongodb_security_authorization is false while mongod would listen beyond localhost",
     ),
-    "app-name-breaks-paths": ({"app_name": "../hello django"}, "django_app_name must be a lowercase Unix"),
+    "app-name-breaks-paths": ({"app_name": "../hello django"}, "app_name (django_app_name) must be a lowercase Unix"),
     "unknown-connector": ({"app_db_connector": "mysql"}, "django_app_db_connector"),
     "single-uwsgi-worker": ({"uwsgi_processes": 1}, "uwsgi_processes must be at least 2"),
     "uwsgi-threads-wrong-type": ({"uwsgi_threads": "many"}, "uwsgi_threads"),
-    "app-runs-as-root": ({"app_name": "root"}, "django_app_name must be a lowercase Unix and Python name"),
+    "app-runs-as-root": ({"app_name": "root"}, 'app_name "root" (django_app_name) names an account'),
     "uwsgi-socket-in-runtime-directory": (
         {"django_app_uwsgi_socket": "/run/uwsgi-hellodjango/app.sock"},
         "django_app_uwsgi_socket must be a path under /run/ outside the uWSGI service's runtime directory",
     ),
-    "invalid-host-name": ({"app_hostnames": ["bad host"]}, "nginx_server_names must list at least one host name"),
-    "tls-without-certificate": ({"app_tls_certificate_src": ""}, "nginx_tls_enabled is true"),
+    "invalid-host-name": (
+        {"app_hostnames": ["bad host"]},
+        "app_hostnames (nginx_server_names) must list at least one host name",
+    ),
+    "tls-without-certificate": ({"app_tls_certificate_src": ""}, "app_https (nginx_tls_enabled) is true"),
     "missing-certificate-file": (
         {"app_tls_certificate_src": "/nonexistent/site.crt"},
-        'nginx_tls_certificate_src ("/nonexistent/site.crt") must be a PEM certificate chain',
+        'app_tls_certificate_src (nginx_tls_certificate_src, "/nonexistent/site.crt") must be a PEM certificate chain',
     ),
     "key-is-not-a-key": (
         {"app_tls_certificate_key_src": "{tls}/site.crt"},
-        "nginx_tls_certificate_key_src",
+        'app_tls_certificate_key_src (nginx_tls_certificate_key_src, "{tls}/site.crt") a PEM private key',
     ),
     # Defect 5: the pair is checked on the controller, before any host is changed.
     "key-of-another-certificate": (
         {"app_tls_certificate_key_src": "{tls}/other.key"},
-        'nginx_tls_certificate_key_src ("{tls}/other.key") must be the private key of the certificate '
-        'in nginx_tls_certificate_src ("{tls}/site.crt"): their public keys differ',
+        'app_tls_certificate_key_src (nginx_tls_certificate_key_src, "{tls}/other.key") must be the private key '
+        'of the certificate in app_tls_certificate_src (nginx_tls_certificate_src, "{tls}/site.crt"): their '
+        "public keys differ",
     ),
     "expired-certificate": (
         {"app_tls_certificate_src": "{tls}/expired.crt", "app_tls_certificate_key_src": "{tls}/expired.key"},
-        'The certificate in nginx_tls_certificate_src ("{tls}/expired.crt") expired on',
+        'The certificate in app_tls_certificate_src (nginx_tls_certificate_src, "{tls}/expired.crt") expired on',
     ),
     "key-whose-body-is-no-key": (
         {"app_tls_certificate_key_src": "{tls}/fake.key"},
-        'nginx_tls_certificate_key_src ("{tls}/fake.key"), the key of the certificate in nginx_tls_certificate_src '
-        '("{tls}/site.crt"), cannot be read as a private key',
+        'app_tls_certificate_key_src (nginx_tls_certificate_key_src, "{tls}/fake.key"), the key of the certificate '
+        'in app_tls_certificate_src (nginx_tls_certificate_src, "{tls}/site.crt"), cannot be read as a private key',
     ),
     "certificate-whose-body-is-no-certificate": (
         {"app_tls_certificate_src": "{tls}/fake.crt"},
-        'nginx_tls_certificate_src ("{tls}/fake.crt") cannot be read as an X.509 certificate',
+        'app_tls_certificate_src (nginx_tls_certificate_src, "{tls}/fake.crt") cannot be read as an X.509 certificate',
     ),
     "source-dir-without-project": (
         {"app_source_dir": "/nonexistent/app"},
-        "django_app_source_dir (app_source_dir) must be an absolute directory",
+        "app_source_dir (django_app_source_dir) must be an absolute directory",
     ),
     "settings-module-not-in-project": (
         {"app_source_dir": str(ROOT / "tests" / "projects" / "mongodb-project"),
@@ -154,14 +161,14 @@ CASES = {
     ),
     "requirements-file-missing": (
         {"app_source_dir": str(ROOT / "tests" / "projects" / "mongodb-project")},
-        "requirements/mongodb-backend.txt is missing: set django_app_requirements_file (app_requirements_file)",
+        "requirements/mongodb-backend.txt is missing: set app_requirements_file (django_app_requirements_file)",
     ),
     "requirements-without-django-and-connector": (
         {
             "app_source_dir": str(ROOT / "tests" / "badinput" / "no-django-app"),
             "app_requirements_file": "requirements.txt",
         },
-        "must pin Django and the connector django_app_db_connector (app_db_connector) names, django-mongodb-backend",
+        "must pin Django and the connector app_db_connector (django_app_db_connector) names, django-mongodb-backend",
     ),
     "unpinned-requirements": (
         {"app_source_dir": str(ROOT / "tests" / "badinput" / "unpinned-app")},
@@ -169,27 +176,91 @@ CASES = {
     ),
     "short-mongodb-admin-password": (
         {"app_mongodb_admin_password": "short"},
-        "mongodb_admin_password must be at least 12",
+        "app_mongodb_admin_password (mongodb_admin_password) must be at least 12",
     ),
     "csrf-origin-without-scheme": (
         {"django_app_csrf_trusted_origins": ["example.org"]},
-        "django_app_csrf_trusted_origins entries need a scheme",
+        "app_csrf_trusted_origins (django_app_csrf_trusted_origins) entries need a scheme",
     ),
-    "replica-set-without-key": ({"mongodb_replication_replset_name": "rs0"}, "mongodb_security_keyfile_content"),
+    "replica-set-without-key": (
+        {"mongodb_replication_replset_name": "rs0"},
+        "app_mongodb_keyfile (mongodb_security_keyfile_content",
+    ),
     "port-out-of-range-as-key-value": ("mongodb_net_port=70000", "mongodb_net_port must be between 1 and 65535"),
+    "reload-timeout-zero": (
+        {"django_app_reload_timeout": 0},
+        "django_app_health_timeout and django_app_reload_timeout must be positive numbers of seconds",
+    ),
     "deadline-shorter-than-interval": (
         {"mongodb_ready_timeout": 5, "mongodb_ready_interval": 10},
         "mongodb_ready_timeout at least as long",
     ),
+    # Issue 21, defect 1: the application's Unix user must not be an account the system, another
+    # role or Ansible's connection uses (deploy: the inventory's ansible_user).
+    **{
+        f"app-name-of-the-{name}-account": ({"app_name": name}, f'app_name "{name}" (django_app_name) names an account')
+        for name in ("mongodb", "daemon", "deploy", "haproxy", "nobody")
+    },
+    # Issue 21, defect 2: serial 0 is "every host at once"; anything else must be a batch size.
+    **{
+        f"web-serial-{label}": ({"app_web_serial": value} if label != "zero-as-key-value" else value,
+                                "app_web_serial must be a positive whole number or a percentage from 1% to 100%")
+        for label, value in (("zero", 0), ("zero-as-key-value", "app_web_serial=0"), ("negative", -1),
+                             ("zero-percent", "0%"), ("over-100-percent", "150%"), ("not-a-number", "many"),
+                             ("fraction", 1.5), ("list", [1, 2]))
+    },
+    # Issue 21, defect 3: the paths nginx and HAProxy are asked for.
+    "health-path-without-slash": (
+        {"app_health_path": "healthz"},
+        'app_health_path (django_app_health_path) must be a path starting with "/"',
+    ),
+    "lb-health-path-without-slash": (
+        {"app_lb_health_path": "healthz/live"},
+        'app_lb_health_path (haproxy_health_check_path) must be a path starting with "/"',
+    ),
+    # Issue 21, defect 4: every name of the site is one the certificate covers (as browsers match).
+    "certificate-for-other-names": (
+        {"app_hostnames": ["www.other.example"]},
+        'app_hostnames names www.other.example, which the certificate in app_tls_certificate_src '
+        '(nginx_tls_certificate_src, "{tls}/site.crt") does not cover: its subject alternative names are '
+        "DNS:staging.example.org.",
+    ),
+    "certificate-for-one-of-the-names": (
+        {"app_hostnames": ["staging.example.org", "www.example.org"]},
+        "app_hostnames names www.example.org, which the certificate in app_tls_certificate_src",
+    ),
+    **{
+        f"wildcard-certificate-for-{label}": (
+            {"app_hostnames": [name], "app_tls_certificate_src": "{tls}/wild.crt",
+             "app_tls_certificate_key_src": "{tls}/wild.key"},
+            f"app_hostnames names {name}, which the certificate in app_tls_certificate_src "
+            '(nginx_tls_certificate_src, "{tls}/wild.crt") does not cover: its subject alternative names are '
+            "DNS:*.example.org, DNS:*.web1.test, IP:192.0.2.1.",
+        )
+        for label, name in (("the-parent-domain", "example.org"), ("two-labels", "a.b.example.org"),
+                            ("a-wider-wildcard", "*.test"), ("another-address", "192.0.2.2"))
+    },
     **_secret_cases(),
+}
+
+# Issue 21, defect 4: names the certificate covers pass (app_hostnames, certificate).
+COVERED_NAMES = {
+    "exact": (["staging.example.org"], "site"),
+    "exact-other-case": (["Staging.Example.ORG"], "site"),
+    "one-label-under-a-wildcard": (["a.example.org", "www.example.org"], "wild"),
+    "wildcard-name-in-nginx-spelling": (["*.web1.test"], "wild"),
+    "address": (["a.example.org", "192.0.2.1"], "wild"),
 }
 
 
 @pytest.fixture(scope="session")
 def tls(tmp_path_factory) -> Path:
     """Certificates made now, so that none of them expires in the repository: the baseline's
-    valid pair (site), the pair of another certificate (other), an expired pair (expired), and
-    files shaped like a PEM certificate and key whose bodies are neither (fake)."""
+    valid pair (site), the pair of another certificate (other), an expired pair (expired), a pair
+    for wildcard names and an address (wild), and files shaped like a PEM certificate and key
+    whose bodies are neither (fake)."""
+    import ipaddress
+
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -197,10 +268,14 @@ def tls(tmp_path_factory) -> Path:
 
     directory = tmp_path_factory.mktemp("tls")
     now = datetime.datetime.now(datetime.timezone.utc)
-    for name, not_before, not_after in (
-        ("site", now - datetime.timedelta(days=1), now + datetime.timedelta(days=30)),
-        ("other", now - datetime.timedelta(days=1), now + datetime.timedelta(days=30)),
-        ("expired", now - datetime.timedelta(days=60), now - datetime.timedelta(days=1)),
+    site = [x509.DNSName("staging.example.org")]
+    wild = [x509.DNSName("*.example.org"), x509.DNSName("*.web1.test"),
+            x509.IPAddress(ipaddress.ip_address("192.0.2.1"))]
+    for name, not_before, not_after, names in (
+        ("site", now - datetime.timedelta(days=1), now + datetime.timedelta(days=30), site),
+        ("other", now - datetime.timedelta(days=1), now + datetime.timedelta(days=30), site),
+        ("expired", now - datetime.timedelta(days=60), now - datetime.timedelta(days=1), site),
+        ("wild", now - datetime.timedelta(days=1), now + datetime.timedelta(days=30), wild),
     ):
         key = ec.generate_private_key(ec.SECP256R1())
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "staging.example.org")])
@@ -212,7 +287,7 @@ def tls(tmp_path_factory) -> Path:
             .serial_number(x509.random_serial_number())
             .not_valid_before(not_before)
             .not_valid_after(not_after)
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName("staging.example.org")]), critical=False)
+            .add_extension(x509.SubjectAlternativeName(names), critical=False)
             .sign(key, hashes.SHA256())
         )
         key_file = directory / f"{name}.key"
@@ -361,3 +436,57 @@ def test_secrets_and_keys_stay_out_of_verbose_output(case, tls):
     assert result.returncode != 0, result.stdout[-3000:]
     assert "PLAY [Install, start and secure MongoDB]" not in result.stdout, result.stdout[-3000:]
     assert_nothing_secret(result, target, tls)
+
+
+@pytest.mark.parametrize("case", sorted(COVERED_NAMES))
+def test_names_the_certificate_covers_pass_validation(case, tls):
+    """Issue 21, defect 4: a name equal to a subject alternative name, one label under a wildcard,
+    a wildcard name in nginx's spelling that the certificate names as such, an address."""
+    names, pair = COVERED_NAMES[case]
+    result = run_site({"app_hostnames": names, "app_tls_certificate_src": f"{{tls}}/{pair}.crt",
+                       "app_tls_certificate_key_src": f"{{tls}}/{pair}.key"}, tls)
+    assert "PLAY [Install, start and secure MongoDB]" in result.stdout, result.stdout[-3000:]
+    assert "UNREACHABLE" in result.stdout, result.stdout[-3000:]
+    print(f"\n    {case}: {names} with {pair}.crt passed validation")
+
+
+@pytest.mark.parametrize("serial", ["app_web_serial=2", "app_web_serial=1%", "app_web_serial=100%", 3])
+def test_web_batch_sizes_pass_validation(serial, tls):
+    """Issue 21, defect 2: whole numbers (as `-e name=value` gives them: strings) and 1%-100% pass."""
+    result = run_site(serial if isinstance(serial, str) else {"app_web_serial": serial}, tls)
+    assert "PLAY [Install, start and secure MongoDB]" in result.stdout, result.stdout[-3000:]
+    assert "UNREACHABLE" in result.stdout, result.stdout[-3000:]
+
+
+# Issue 21, defect 6: an inventory's value of a variable that the playbook's group_vars/ wire would
+# be overridden (group vars) or bypass its app_* setting (host vars). Each case: the file written
+# into a copy of the bad-input inventory, its content, and the variable and setting to name.
+WIRED_IN_INVENTORY = {
+    "group-vars-all": ("group_vars/all/x.yml", "nginx_server_names: [foo.example]\n",
+                       "nginx_server_names", "app_hostnames"),
+    "group-vars-of-a-group": ("group_vars/web.yml", "django_app_source_dir: /srv/elsewhere\n",
+                              "django_app_source_dir", "app_source_dir"),
+    "host-vars": ("host_vars/web1.yml", "nginx_tls_certificate_src: /etc/ssl/other.crt\n",
+                  "nginx_tls_certificate_src", "app_tls_certificate_src"),
+    "hosts-file": ("more-hosts.yml", "all:\n  children:\n    web:\n      vars:\n        django_app_debug: true\n",
+                   "django_app_debug", "app_debug"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(WIRED_IN_INVENTORY))
+def test_inventory_value_of_a_wired_variable_is_refused(case, tls, tmp_path):
+    relative, content, variable, setting = WIRED_IN_INVENTORY[case]
+    inventory = tmp_path / "inventory"
+    shutil.copytree(INVENTORY, inventory)
+    (inventory / relative).parent.mkdir(parents=True, exist_ok=True)
+    (inventory / relative).write_text("---\n" + content)
+    result = run_site(inventory, tls)
+    output = result.stdout
+    assert result.returncode != 0, output[-3000:]
+    assert "PLAY [Install, start and secure MongoDB]" not in output, output[-3000:]
+    message = " ".join(failure_message(output).split())
+    assert f"{variable} (set in {inventory / relative};" in message, message
+    assert f"set {setting} instead" in message, message
+    for host, counters in recap(output).items():
+        assert counters["changed"] == 0 and counters["unreachable"] == 0, (host, counters)
+    print(f"\n    {case}: {message[:400]}")

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -160,3 +161,101 @@ def test_health_paths_follow_the_project(tmp_path, source_dir, gate, rotation):
     path.write_text(yaml.safe_dump(inventory))
     assert wiring(path, "w1", "django_app_health_path") == gate
     assert wiring(path, "l1", "haproxy_health_check_path") == rotation
+
+
+def wired_settings() -> dict[str, set[str]]:
+    """Each variable the playbooks' group_vars/ set, with the app_* names its value is made from
+    (followed through the other wired variables it names)."""
+    refs = {}
+    for path in sorted((ROOT / "group_vars").glob("*.yml")):
+        for key, value in yaml.safe_load(path.read_text()).items():
+            refs[key] = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", str(value)))
+    sources = {key: {name for name in names if name.startswith("app_")} for key, names in refs.items()}
+    for _ in range(len(refs)):
+        for key, names in refs.items():
+            for name in names & set(refs) - {key}:
+                sources[key] |= sources[name]
+    return sources
+
+
+def validation_messages() -> dict[str, str]:
+    """validate.yml's failure messages by task name, without their {{ }} expressions (values)."""
+    messages = {}
+    for play in yaml.safe_load((ROOT / "validate.yml").read_text()):
+        for task in play.get("tasks", []):
+            message = (task.get("ansible.builtin.assert") or task.get("ansible.builtin.fail") or {}).get(
+                "fail_msg", (task.get("ansible.builtin.fail") or {}).get("msg"))
+            if message:
+                messages[task["name"]] = re.sub(r"\{\{.*?\}\}|\{%.*?%\}", "", message, flags=re.S)
+    return messages
+
+
+def _first(name: str, text: str) -> int | None:
+    match = re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", text)
+    return match.start() if match else None
+
+
+def test_validation_messages_name_the_app_settings_first():
+    """Issue 21, defect 5: a message that names a role variable wired from an app_* setting names
+    that setting (or the app_* variable it comes through) before it: the user set app_*."""
+    wrong = []
+    for task, message in validation_messages().items():
+        for variable, sources in wired_settings().items():
+            position = _first(variable, message)
+            if position is None or not sources or variable.startswith("app_"):
+                continue
+            named = [p for p in (_first(source, message) for source in sources) if p is not None]
+            if not named or min(named) > position:
+                wrong.append(f"{task!r}: {variable} before {sorted(sources)}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_account_check_comes_before_the_account_is_made():
+    """Issue 21, defect 1: the host's accounts are read before the role creates the group and user."""
+    tasks = yaml.safe_load((ROOT / "roles" / "django_app" / "tasks" / "system.yml").read_text())
+    names = [task["name"] for task in tasks]
+    assert "app_name" in names[0] and "account" in names[0], names[:3]
+    assert names.index("Create the application group") > 0
+
+
+def _run_account_check(tmp_path: Path, name: str, root: str) -> subprocess.CompletedProcess:
+    """The first task of django_app's tasks/system.yml (read-only: getent), on this machine."""
+    first = yaml.safe_load((ROOT / "roles" / "django_app" / "tasks" / "system.yml").read_text())[0]
+    # Only ever the read-only check: nothing else of the role runs on this machine.
+    assert "app_name" in first["name"] and "account" in first["name"], first["name"]
+    playbook = tmp_path / "account.yml"
+    playbook.write_text(yaml.safe_dump([{
+        "name": "Run the account check", "hosts": "localhost", "gather_facts": False,
+        "vars": {"django_app_name": name, "django_app_root": root}, "tasks": [first],
+    }]))
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local", "--check",
+         "-e", f"ansible_python_interpreter={sys.executable}", str(playbook)],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+        env={**os.environ, "ANSIBLE_NOCOLOR": "1"},
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "root", "refused"),
+    [
+        # games: an account of Debian's base system (UID 5), not in validate.yml's list.
+        ("games", "/srv/games", True),
+        # The account an earlier run made: a system account whose home is the application's root.
+        ("games", "/usr/games", False),
+        ("nosuchaccount", "/srv/nosuchaccount", False),
+    ],
+)
+def test_app_name_of_an_account_of_the_host_is_refused(tmp_path, name, root, refused):
+    """Issue 21, defect 1: a name the host already has with a UID below 1000 (not the role's own)."""
+    import pwd
+
+    if name == "games":
+        assert pwd.getpwnam("games").pw_uid < 1000, "this machine has no system account games"
+    result = _run_account_check(tmp_path, name, root)
+    output = result.stdout + result.stderr
+    if refused:
+        assert result.returncode != 0, output[-3000:]
+        assert f'app_name "{name}" (django_app_name) is an account of' in output, output[-3000:]
+    else:
+        assert result.returncode == 0, output[-3000:]
