@@ -115,15 +115,18 @@ INSTANCE_DEPS := $(if $(LANES),,$(INSTANCE_PREREQS))
 molecule-%: $(INSTANCE_DEPS)
 	$(BIN)/molecule --base-config $(CURDIR)/.config/molecule/config.yml test -s $*
 
-# The instance tests of `make test`, in two lanes that run side by side (tests/harness/lanes.sh
-# says why). Targets in one lane run one after the other, the longest first; the lanes are
+# The checks and the instance tests of `make test`, in lanes that run side by side
+# (tests/harness/lanes.sh says why): targets in one lane run one after the other; the lanes are
 # balanced by the measured times (README, "Testing"). Containers are named per scenario, so any
-# scenarios may share a lane or not.
-TEST_LANES := "molecule-default molecule-mongodb test-demo" "molecule-cluster molecule-djongo"
+# scenarios may share a lane or not; the checks need no instance and share a lane with them.
+CHECK_TARGETS := lint test-project test-tools test-badinput test-standin test-app
+LANE_1 := molecule-mongodb test-demo
+LANE_2 := molecule-default molecule-djongo
+LANE_3 := molecule-cluster
 
 .PHONY: test-instances
-test-instances: $(INSTANCE_PREREQS) ## Every Molecule scenario and the demo test, in two lanes side by side
-	tests/harness/lanes.sh $(TEST_LANES)
+test-instances: $(INSTANCE_PREREQS) ## Every Molecule scenario and the demo test, in lanes side by side
+	tests/harness/lanes.sh "$(LANE_1)" "$(LANE_2)" "$(LANE_3)"
 
 .PHONY: demo
 demo: venv image ## Deploy the whole stack over SSH to a local VM-like container (site on :8080)
@@ -148,8 +151,14 @@ test-tools: venv ## The test tools' own tests (the load generator, against serve
 .PHONY: check
 check: lint test-project test-tools test-badinput test-app ## The fast loop: lint, conventions, tools, bad input, app tests (no instances)
 
+# Everything CI runs, from a fresh machine: the apt packages first, then what the targets share,
+# built side by side (the downloads and the image's debootstrap overlap), then the checks and the
+# instance tests in lanes, and the table of where the time went.
 .PHONY: test
-test: host-deps venv lint test-project test-tools test-badinput test-standin test-app test-instances ## Everything CI runs
+test: host-deps ## Everything CI runs
+	$(MAKE) --no-print-directory -j3 --output-sync=target venv image app-venvs
+	$(MAKE) --no-print-directory apt-repo
+	tests/harness/lanes.sh "$(CHECK_TARGETS) $(LANE_1)" "$(LANE_2)" "$(LANE_3)"
 
 # Benchmarks (issue 12; bench/README.md): measurements, not pass/fail tests, so not part of `test`.
 # wrk loads the serving figures; matplotlib draws the deploy-under-load PNGs, from its own venv

@@ -11,7 +11,8 @@
 # scenarios with the same instance names (default and djongo: db1, web1) may run side by side.
 #
 # Every line of output starts with its target's name; each target's status and duration are
-# printed when it ends and again in a summary. Exit status 1 if any target failed. A lane stops
+# printed when it ends and again in a summary, followed by the table of each Molecule step and
+# verify part (tests/harness/timings.py). Exit status 1 if any target failed. A lane stops
 # at its first failed target; the other lanes go on to the end, so one run shows every failure.
 # The caller builds what the targets share first (the Makefile's INSTANCE_DEPS), and the
 # targets are run with LANES=1 so that they do not build it again, concurrently.
@@ -22,6 +23,10 @@ cd "$(dirname "$0")/../.."
 
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
+# Each Molecule step's and verify part's duration (tests/harness/callback_plugins/suite_timing.py,
+# enabled by .config/molecule/config.yml), printed as a table at the end.
+export SUITE_TIMINGS="$results/timings.tsv"
+: >"$SUITE_TIMINGS"
 
 run_lane() {
   local target start rc
@@ -45,4 +50,6 @@ for pid in "${pids[@]}"; do wait "$pid"; done
 
 echo "lanes: $(( $(date +%s) - start )) s in all"
 sed 's/^/  /' "$results/summary"
+echo "where the scenarios' time went (seconds; durations are reported, not asserted):"
+python3 tests/harness/timings.py "$SUITE_TIMINGS" | sed 's/^/  /'
 [ ! -e "$results/failed" ]
