@@ -93,6 +93,22 @@ def test_no_test_double_in_production_values(path):
         assert marker not in text.lower(), f"{marker!r} in {path.relative_to(ROOT)}"
 
 
+# Mitogen accelerates the Molecule scenarios only (.config/molecule/config.yml); what users run,
+# and the demo test that covers that path, is Ansible's own SSH connection.
+PLAIN_SSH_FILES = sorted(
+    [ROOT / "ansible.cfg", ROOT / "tests" / "harness" / "demo.sh"]
+    + [p for p in (ROOT / "inventory").rglob("*") if p.is_file()]
+)
+
+
+@pytest.mark.parametrize("path", PLAIN_SSH_FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_production_and_demo_runs_use_the_plain_ssh_path(path):
+    text = path.read_text()
+    assert "mitogen" not in text.lower(), f"mitogen in {path.relative_to(ROOT)}"
+    assert not re.search(r"^\s*(ansible_)?strategy\w*\s*[=:]", text, re.MULTILINE | re.IGNORECASE), (
+        f"a strategy is set in {path.relative_to(ROOT)}")
+
+
 def numeric_options() -> set[str]:
     names = set()
     for role in ROLES:
