@@ -119,14 +119,17 @@ molecule-%: $(INSTANCE_DEPS)
 # (tests/harness/lanes.sh says why): targets in one lane run one after the other; the lanes are
 # balanced by the measured times (README, "Testing"). Containers are named per scenario, so any
 # scenarios may share a lane or not; the checks need no instance and share a lane with them.
+# Four lanes on two cores: the scenarios wait on their instances much of the time, and the two
+# cores stay busy until the last lane is nearly done.
 CHECK_TARGETS := lint test-project test-tools test-badinput test-standin test-app
-LANE_1 := molecule-mongodb test-demo
-LANE_2 := molecule-default molecule-djongo
+LANE_1 := test-demo
+LANE_2 := molecule-default
 LANE_3 := molecule-cluster
+LANE_4 := molecule-djongo molecule-mongodb
 
 .PHONY: test-instances
 test-instances: $(INSTANCE_PREREQS) ## Every Molecule scenario and the demo test, in lanes side by side
-	tests/harness/lanes.sh "$(LANE_1)" "$(LANE_2)" "$(LANE_3)"
+	tests/harness/lanes.sh "$(LANE_1)" "$(LANE_2)" "$(LANE_3)" "$(LANE_4)"
 
 .PHONY: demo
 demo: venv image ## Deploy the whole stack over SSH to a local VM-like container (site on :8080)
@@ -158,20 +161,18 @@ check: lint test-project test-tools test-badinput test-app ## The fast loop: lin
 test: host-deps ## Everything CI runs
 	$(MAKE) --no-print-directory -j3 --output-sync=target venv image app-venvs
 	$(MAKE) --no-print-directory apt-repo
-	tests/harness/lanes.sh "$(CHECK_TARGETS) $(LANE_1)" "$(LANE_2)" "$(LANE_3)"
+	tests/harness/lanes.sh "$(CHECK_TARGETS) $(LANE_1)" "$(LANE_2)" "$(LANE_3)" "$(LANE_4)"
 
 # Benchmarks (issue 12; bench/README.md): measurements, not pass/fail tests, so not part of `test`.
 # wrk loads the serving figures; matplotlib draws the deploy-under-load PNGs, from its own venv
 # so that the controller's pins stay as they are.
-# mitogen (an accelerator for Ansible's connections) is measured on the no-op re-run, from a
-# directory of its own: the playbooks' default stays plain SSH.
+# The deploy figures are measured over plain SSH (what users run) and through Mitogen (the
+# scenarios' accelerator, from the project virtualenv; BENCH_MITOGEN=0 leaves it out).
 BENCH_VENV := $(CACHE)/bench/venv
 MATPLOTLIB_VERSION := 3.10.3
-MITOGEN_VERSION := 0.3.54
-MITOGEN_DIR := $(CACHE)/bench/mitogen-$(MITOGEN_VERSION)
 
 .PHONY: bench-deps
-bench-deps: ## Install wrk (only if missing), matplotlib in .cache/bench/venv and mitogen beside it
+bench-deps: ## Install wrk (only if missing) and matplotlib in .cache/bench/venv
 	@dpkg-query -W -f='$${Status}\n' wrk 2>/dev/null | grep -q '^install ok installed$$' || { \
 	  echo "bench-deps: installing wrk"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null; }
@@ -179,12 +180,10 @@ bench-deps: ## Install wrk (only if missing), matplotlib in .cache/bench/venv an
 	  rm -rf $(BENCH_VENV) && $(PYTHON) -m venv $(BENCH_VENV) && \
 	  $(BENCH_VENV)/bin/pip install $(PIP_QUIET) matplotlib==$(MATPLOTLIB_VERSION) && \
 	  touch $(BENCH_VENV)/.installed-$(MATPLOTLIB_VERSION); }
-	@[ -d $(MITOGEN_DIR)/ansible_mitogen ] || { \
-	  rm -rf $(MITOGEN_DIR) && $(BIN)/pip install $(PIP_QUIET) --target $(MITOGEN_DIR) mitogen==$(MITOGEN_VERSION); }
 
 .PHONY: bench
 bench: host-deps venv image apt-repo bench-deps ## Benchmarks on the demo VM: deploy times, serving, deploys under load
-	BENCH_MITOGEN_DIR=$(MITOGEN_DIR) $(BIN)/python bench/bench.py
+	$(BIN)/python bench/bench.py
 
 .PHONY: clean
 clean: ## Remove the virtualenv and caches (the test image stays in podman)
