@@ -145,7 +145,14 @@ def test_initiate_three_members_one_primary_everywhere(standin_factory, tmp_path
         client.app.things.insert_one({"via": "set"})
         assert client.app.things.count_documents({}) == 1
         assert client.primary == ("127.0.0.1", members[0].port)
-        assert client.secondaries == {("127.0.0.1", m.port) for m in members[1:]}
+        # The client's monitors find the secondaries in the background, after the write needed
+        # only the primary: wait for them, bounded far above any run seen (a busy 2-core machine
+        # once had found one of the two when asked at once).
+        secondaries = {("127.0.0.1", m.port) for m in members[1:]}
+        deadline = time.monotonic() + 60
+        while client.secondaries != secondaries and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert client.secondaries == secondaries
         # Reads with a secondary read preference are allowed there (no data: not replicated).
         secondary = client.get_database("app", read_preference=pymongo.ReadPreference.SECONDARY)
         assert secondary.things.count_documents({}) == 0
