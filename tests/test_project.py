@@ -195,14 +195,26 @@ def wired_settings() -> dict[str, set[str]]:
 
 
 def validation_messages() -> dict[str, str]:
-    """validate.yml's failure messages by task name, without their {{ }} expressions (values)."""
+    """validate.yml's failure messages by rule name, without their {{ }} expressions (values).
+
+    A task that checks several rules holds them in its __app_problem template, in order, each as
+    "{#- rule name[: notes] -#}{%- if/elif <the rule's test> -%}<its message>".
+    """
     messages = {}
     for play in yaml.safe_load((ROOT / "validate.yml").read_text()):
         for task in play.get("tasks", []):
-            message = (task.get("ansible.builtin.assert") or task.get("ansible.builtin.fail") or {}).get(
-                "fail_msg", (task.get("ansible.builtin.fail") or {}).get("msg"))
-            if message:
-                messages[task["name"]] = re.sub(r"\{\{.*?\}\}|\{%.*?%\}", "", message, flags=re.S)
+            chain = (task.get("vars") or {}).get("__app_problem")
+            if chain:
+                rules = re.findall(r"\{#-\s*(.*?)(?::\s.*?)?\s*-#\}\s*\{%-\s*(?:el)?if\b.*?-%\}"
+                                   r"(.*?)(?=\{#-|\{%-\s*endif)", chain, flags=re.S)
+                assert rules, f"{task['name']}: no rule found in __app_problem"
+            else:
+                message = (task.get("ansible.builtin.assert") or task.get("ansible.builtin.fail") or {}).get(
+                    "fail_msg", (task.get("ansible.builtin.fail") or {}).get("msg"))
+                rules = [(task["name"], message)] if message else []
+            for name, message in rules:
+                assert name not in messages, f"validate.yml: two rules named {name!r}"
+                messages[name] = re.sub(r"\{\{.*?\}\}|\{%.*?%\}", "", message, flags=re.S)
     return messages
 
 
