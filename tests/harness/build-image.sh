@@ -4,7 +4,9 @@
 #   tests/harness/build-image.sh SUITE [CACHE_DIR]
 #
 # SUITE is a Debian suite (bookworm today; trixie can be added without touching this script).
-# The image is a debootstrap'ed Debian with systemd as PID 1, python3 and sudo for Ansible,
+# The image is a debootstrap'ed Debian with systemd as PID 1, python3, python3-apt and sudo for
+# Ansible (as cloud images have them: under the scenarios' Mitogen strategy Ansible's apt module
+# cannot install python3-apt for itself; the demo removes it to stand for a minimal host),
 # openssh-server for the SSH (demo) path, and the controller's extra CA certificates so that
 # pip inside the instances trusts the same HTTPS proxy as the controller.
 #
@@ -24,7 +26,7 @@ set -euo pipefail
 suite=${1:?usage: build-image.sh SUITE [CACHE_DIR]}
 cache_dir=${2:-.cache/images}
 image="localhost/django-mongodb-test:${suite}"
-packages="systemd,systemd-sysv,dbus,python3,sudo,ca-certificates,iproute2,openssh-server,procps,less"
+packages="systemd,systemd-sysv,dbus,python3,python3-apt,sudo,ca-certificates,iproute2,openssh-server,procps,less"
 
 # The Debian mirror: DEBIAN_MIRROR, else the first ".../debian" URI of this machine's apt sources
 # (deb822 *.sources, then the classic sources.list; "[option]" fields are skipped).

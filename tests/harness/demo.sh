@@ -78,6 +78,9 @@ up() {
       "$image" /sbin/init >/dev/null
     # What cloud-init does on a real VM: an unprivileged user with sudo and the deploy key.
     podman exec -i "$name" sh -s -- "$(cat "$key.pub")" <tests/harness/vm-user.sh
+    # The test image has python3-apt, as cloud images do; the demo VM stands for a minimal host
+    # without it, where Ansible's apt module installs it for itself over plain SSH.
+    podman exec "$name" dpkg --purge python3-apt >/dev/null
     echo "demo: started the demo VM ($name): ssh -p $ssh_port -i $key deploy@127.0.0.1"
   else
     echo "demo: reusing the running demo VM ($name)"
