@@ -28,17 +28,42 @@ trap 'rm -rf "$results"' EXIT
 export SUITE_TIMINGS="$results/timings.tsv"
 : >"$SUITE_TIMINGS"
 
+# CPU time (user + system, in hundredths of a second) of the processes this shell has waited for,
+# as the `times` builtin wrote it to file $1: `times` must run in the lane's own shell (not in a
+# command substitution's subshell). Daemons a target starts (the containers, SSH control
+# masters) are not its children; the containers' CPU is counted apart below.
+children_cpu() {
+  awk 'NR == 2 { total = 0; for (i = 1; i <= 2; i++) { split($i, t, /[ms]/); total += t[1] * 60 + t[2] }
+                 printf "%d\n", total * 100 }' "$1"
+}
+
 run_lane() {
-  local target start rc
+  local target start rc cpu_before cpu_file
+  cpu_file=$(mktemp -p "$results")
   for target in $1; do
     start=$(date +%s)
+    times >"$cpu_file"
+    cpu_before=$(children_cpu "$cpu_file")
     rc=0
     make --no-print-directory LANES=1 "$target" 2>&1 | sed -u "s/^/[$target] /" || rc=$?
-    echo "$target: $( [ "$rc" -eq 0 ] && echo passed || echo "FAILED (exit $rc)") in $(( $(date +%s) - start )) s" \
-      | tee -a "$results/summary"
+    times >"$cpu_file"
+    echo "$target: $( [ "$rc" -eq 0 ] && echo passed || echo "FAILED (exit $rc)") in $(( $(date +%s) - start )) s," \
+      "controller CPU $(( ($(children_cpu "$cpu_file") - cpu_before) / 100 )) s" | tee -a "$results/summary"
     [ "$rc" -eq 0 ] || { touch "$results/failed"; return 0; }
   done
 }
+
+# The machine's CPU time (/proc/stat: user, nice, system, irq, softirq, steal; in USER_HZ ticks) and
+# the containers' (podman's parent cgroup, where the cgroup v2 hierarchy shows it), to report
+# where the lanes' CPU went.
+machine_cpu() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
+containers_cgroup=
+for dir in /sys/fs/cgroup/unified/libpod_parent /sys/fs/cgroup/libpod_parent /sys/fs/cgroup/machine.slice; do
+  [ -r "$dir/cpu.stat" ] && { containers_cgroup=$dir; break; }
+done
+containers_cpu() { [ -n "$containers_cgroup" ] && awk '$1 == "usage_usec" { print int($2 / 1e6) }' "$containers_cgroup/cpu.stat"; }
+machine_before=$(machine_cpu)
+containers_before=$(containers_cpu || echo 0)
 
 start=$(date +%s)
 pids=()
@@ -48,7 +73,10 @@ for lane in "$@"; do
 done
 for pid in "${pids[@]}"; do wait "$pid"; done
 
-echo "lanes: $(( $(date +%s) - start )) s in all"
+elapsed=$(( $(date +%s) - start ))
+echo "lanes: $elapsed s in all; the machine's CPU: $(( ($(machine_cpu) - machine_before) / $(getconf CLK_TCK) )) s" \
+  "used of $(( elapsed * $(nproc) )) s ($(nproc) cores), of which the containers" \
+  "$( [ -n "$containers_cgroup" ] && echo "$(( $(containers_cpu) - containers_before )) s" || echo "not measured (no cgroup found)")"
 sed 's/^/  /' "$results/summary"
 echo "where the scenarios' time went (seconds; durations are reported, not asserted):"
 python3 tests/harness/timings.py "$SUITE_TIMINGS" | sed 's/^/  /'
