@@ -149,9 +149,7 @@ def test_initiate_three_members_one_primary_everywhere(standin_factory, tmp_path
         # only the primary: wait for them, bounded far above any run seen (a busy 2-core machine
         # once had found one of the two when asked at once).
         secondaries = {("127.0.0.1", m.port) for m in members[1:]}
-        deadline = time.monotonic() + 60
-        while client.secondaries != secondaries and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_for(lambda: client.secondaries == secondaries, timeout=60, what=f"the secondaries {sorted(secondaries)}")
         assert client.secondaries == secondaries
         # Reads with a secondary read preference are allowed there (no data: not replicated).
         secondary = client.get_database("app", read_preference=pymongo.ReadPreference.SECONDARY)
