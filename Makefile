@@ -104,10 +104,21 @@ test-app: venv app-venvs ## The reference Django project's tests, with each conn
 	HELLODJANGO_PYTHON_DJONGO=$(CACHE)/venv-djongo/bin/python \
 	  $(BIN)/pytest -v app/tests
 
-# What the instance tests share, built once before they start (with LANES=1, as tests/harness/
-# lanes.sh runs them side by side, a target takes it as built).
+# What the instance tests share. In lanes (LANES=1: tests/harness/lanes.sh runs targets side by
+# side, the virtualenv already made) the image and the stand-in repository are built under a lock
+# by whichever instance target, or `make test`'s image-once, takes it first; the others wait for
+# the lock, then find them built (both builds reuse what exists).
 INSTANCE_PREREQS := host-deps venv image apt-repo
-INSTANCE_DEPS := $(if $(LANES),,$(INSTANCE_PREREQS))
+INSTANCE_DEPS := $(if $(LANES),instance-prereqs-once,$(INSTANCE_PREREQS))
+PREREQS_LOCK := flock $(CACHE)/instance-prereqs.lock $(MAKE) --no-print-directory
+
+.PHONY: instance-prereqs-once image-once
+instance-prereqs-once:
+	@mkdir -p $(CACHE)
+	$(PREREQS_LOCK) image apt-repo
+image-once: host-deps
+	@mkdir -p $(CACHE)
+	$(PREREQS_LOCK) image
 
 # One Molecule scenario (create, converge, idempotence, verify, destroy): make molecule-default,
 # molecule-djongo, molecule-mongodb, molecule-cluster. A pattern rule, so not .PHONY (make skips
@@ -154,14 +165,16 @@ test-tools: venv ## The test tools' own tests (the load generator, against serve
 .PHONY: check
 check: lint test-project test-tools test-badinput test-app ## The fast loop: lint, conventions, tools, bad input, app tests (no instances)
 
-# Everything CI runs, from a fresh machine: the apt packages first, then what the targets share,
-# built side by side (the downloads and the image's debootstrap overlap), then the checks and the
-# instance tests in lanes, and the table of where the time went.
-.PHONY: test
+# Everything CI runs, from a fresh machine: the apt packages, then the image (debootstrap) and,
+# side by side with it, the project virtualenv and then the lanes: the checks start as soon as the
+# virtualenv is there (their lane makes the application virtualenvs when it needs them), the
+# instance targets once the image and the stand-in repository are (INSTANCE_DEPS above). Last,
+# the table of where the time went. The lanes' makes run without the jobserver of this one.
+.PHONY: test test-lanes
 test: host-deps ## Everything CI runs
-	$(MAKE) --no-print-directory -j3 --output-sync=target venv image app-venvs
-	$(MAKE) --no-print-directory apt-repo
-	tests/harness/lanes.sh "$(CHECK_TARGETS) $(LANE_1)" "$(LANE_2)" "$(LANE_3)" "$(LANE_4)"
+	$(MAKE) --no-print-directory -j2 image-once test-lanes
+test-lanes: venv
+	env -u MAKEFLAGS -u MFLAGS tests/harness/lanes.sh "$(CHECK_TARGETS) $(LANE_1)" "$(LANE_2)" "$(LANE_3)" "$(LANE_4)"
 
 # Benchmarks (issue 12; bench/README.md): measurements, not pass/fail tests, so not part of `test`.
 # wrk loads the serving figures; matplotlib draws the deploy-under-load PNGs, from its own venv

@@ -14,8 +14,9 @@
 # printed when it ends and again in a summary, followed by the table of each Molecule step and
 # verify part (tests/harness/timings.py). Exit status 1 if any target failed. A lane stops
 # at its first failed target; the other lanes go on to the end, so one run shows every failure.
-# The caller builds what the targets share first (the Makefile's INSTANCE_DEPS), and the
-# targets are run with LANES=1 so that they do not build it again, concurrently.
+# The targets are run with LANES=1: what the instance targets share is then built once, by the
+# first of them, under a lock (the Makefile's INSTANCE_DEPS); a target's duration includes its
+# wait for that lock.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
