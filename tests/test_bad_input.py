@@ -1,12 +1,16 @@
 """The bad-input suite: invalid configurations stop site.yml before any host is touched.
 
-Each case runs the real `ansible-playbook site.yml` against tests/badinput/inventory (hosts at
-127.0.0.1 on a closed port: nothing answers, and nothing leaves this machine) with one thing broken
-through extra variables, and must fail in validate.yml (the plays site.yml imports first), on the
-controller, with a message naming the variable. The recap must show no change and no unreachable
-host: nothing was contacted. The valid baseline must get past validation and only then fail to
-reach db1, which shows the cases fail for their own reason. The TLS certificates are made at test
-time (nothing committed can expire), and no secret value or private key may appear in the output.
+Each case runs the real `ansible-playbook` against tests/badinput/inventory (hosts at 127.0.0.1 on
+a closed port: nothing answers, and nothing leaves this machine) with one thing broken through
+extra variables, and must fail in validate.yml, on the controller, with a message naming the
+variable. The recap must show no change and no unreachable host: nothing was contacted. The cases
+run validate.yml itself, the plays site.yml imports first; site.yml stops at a refusal because
+every play of validate.yml has any_errors_fatal (test_site_yml_validates_first), and a refusal in
+each of validate.yml's plays (SITE_CASES) also runs site.yml whole, to show that its deploy plays
+never start. (site.yml's own parsing cost each case about a fifth of its CPU.) The valid baseline
+must get past validation in site.yml and only then fail to reach db1, which shows the cases fail
+for their own reason. The TLS certificates are made at test time (nothing committed can expire),
+and no secret value or private key may appear in the output.
 Run with `pytest -v -s` to see each case's message (the Makefile does).
 """
 
@@ -29,6 +33,11 @@ INVENTORY = ROOT / "tests" / "badinput" / "inventory"
 # The ansible-playbook of the virtualenv running the tests, else the one on PATH.
 _VENV_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 ANSIBLE_PLAYBOOK = str(_VENV_PLAYBOOK) if _VENV_PLAYBOOK.exists() else "ansible-playbook"
+
+SITE = "site.yml"
+VALIDATE = "validate.yml"
+# The first play of site.yml after validation: a refused run must not reach it.
+FIRST_DEPLOY_PLAY = "PLAY [Install, start and secure MongoDB]"
 
 SECRETS = ("app_mongodb_admin_password", "app_mongodb_password", "app_django_secret_key",
            "app_django_superuser_password")
@@ -243,6 +252,11 @@ CASES = {
     **_secret_cases(),
 }
 
+# Cases that run site.yml whole as well: a refusal by each play of validate.yml (the inventory's
+# policy, the MongoDB tier, the web tier before and after the certificate is read, the balancers).
+SITE_CASES = {"production-without-vault", "port-out-of-range", "unpinned-requirements",
+              "key-of-another-certificate", "balancer-on-a-web-host"}
+
 # Issue 21, defect 4: names the certificate covers pass (app_hostnames, certificate).
 COVERED_NAMES = {
     "exact": (["staging.example.org"], "site"),
@@ -315,7 +329,8 @@ def key_bodies(tls: Path) -> list[str]:
     return [line for key in tls.glob("*.key") for line in key.read_text().splitlines() if "-----" not in line]
 
 
-def run_site(target, tls: Path, *options: str) -> subprocess.CompletedProcess:
+def run_site(target, tls: Path, *options: str, playbook: str = SITE) -> subprocess.CompletedProcess:
+    """ansible-playbook of `playbook` (site.yml, or validate.yml alone) with the case's input."""
     inventories = [INVENTORY]
     if isinstance(target, Path):
         extra = []
@@ -333,7 +348,7 @@ def run_site(target, tls: Path, *options: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, ANSIBLE_TIMEOUT="3", ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
                BADINPUT_TLS_DIR=str(tls))
     return subprocess.run(
-        [ANSIBLE_PLAYBOOK, *(arg for path in inventories for arg in ("-i", str(path))), "site.yml", *extra, *options],
+        [ANSIBLE_PLAYBOOK, *(arg for path in inventories for arg in ("-i", str(path))), playbook, *extra, *options],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -371,10 +386,27 @@ def failure_message(output: str) -> str:
         return result
 
 
+def assert_validation_passed(result: subprocess.CompletedProcess) -> None:
+    """validate.yml alone succeeded, on the controller: no host was contacted."""
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "UNREACHABLE" not in result.stdout, result.stdout[-3000:]
+
+
+def test_site_yml_validates_first():
+    """site.yml imports validate.yml first, whatever the tags, and each play of validate.yml ends the
+    whole run at its first refusal: what the cases that run validate.yml alone rely on."""
+    site = _yaml(ROOT / "site.yml")
+    assert site[0].get("ansible.builtin.import_playbook") == VALIDATE, site[0]
+    assert "always" in site[0].get("tags", []), site[0]
+    for play in _yaml(ROOT / VALIDATE):
+        assert play.get("any_errors_fatal") is True, play["name"]
+    assert SITE_CASES <= set(CASES), SITE_CASES - set(CASES)
+
+
 def test_valid_baseline_passes_validation(tls):
     result = run_site({}, tls)
     assert result.returncode != 0, "the baseline cannot succeed: its hosts do not exist"
-    assert "PLAY [Install, start and secure MongoDB]" in result.stdout, result.stdout[-3000:]
+    assert FIRST_DEPLOY_PLAY in result.stdout, result.stdout[-3000:]
     assert "UNREACHABLE" in result.stdout, result.stdout[-3000:]
     # db1 is 127.0.0.1 on a closed port: the connection is refused, on this machine.
     assert re.search(r"UNREACHABLE!.*127\.0\.0\.1 port 1\b", result.stdout), result.stdout[-3000:]
@@ -385,20 +417,19 @@ def test_valid_baseline_passes_validation(tls):
 def test_numbers_given_as_key_value_pass_validation(tls):
     """`-e name=value` makes every value a string; valid numbers must still pass validation."""
     result = run_site("mongodb_ready_timeout=120 mongodb_ready_interval=5 mongodb_net_port=27018 "
-                      "django_app_releases_keep=3 uwsgi_processes=3 app_hsts_seconds=600", tls)
-    assert "PLAY [Install, start and secure MongoDB]" in result.stdout, result.stdout[-3000:]
-    assert "UNREACHABLE" in result.stdout, result.stdout[-3000:]
-    print("\n    key=value numbers: validation passed, then db1 was unreachable as expected")
+                      "django_app_releases_keep=3 uwsgi_processes=3 app_hsts_seconds=600", tls, playbook=VALIDATE)
+    assert_validation_passed(result)
+    print("\n    key=value numbers: validation passed")
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_bad_input_is_refused_before_any_host_is_touched(case, tls):
     target, expected = CASES[case]
-    result = run_site(target, tls)
+    result = run_site(target, tls, playbook=SITE if case in SITE_CASES else VALIDATE)
     output = result.stdout
     assert result.returncode != 0, output[-3000:]
     assert "UNREACHABLE" not in output, output[-3000:]
-    assert "PLAY [Install, start and secure MongoDB]" not in output, output[-3000:]
+    assert FIRST_DEPLOY_PLAY not in output, output[-3000:]
     message = " ".join(failure_message(output).split())
     assert with_tls(expected, tls) in message, message
     for host, counters in recap(output).items():
@@ -434,7 +465,7 @@ def test_secrets_and_keys_stay_out_of_verbose_output(case, tls):
     target, _ = CASES[case]
     result = run_site(target, tls, "-vvv")
     assert result.returncode != 0, result.stdout[-3000:]
-    assert "PLAY [Install, start and secure MongoDB]" not in result.stdout, result.stdout[-3000:]
+    assert FIRST_DEPLOY_PLAY not in result.stdout, result.stdout[-3000:]
     assert_nothing_secret(result, target, tls)
 
 
@@ -444,18 +475,16 @@ def test_names_the_certificate_covers_pass_validation(case, tls):
     a wildcard name in nginx's spelling that the certificate names as such, an address."""
     names, pair = COVERED_NAMES[case]
     result = run_site({"app_hostnames": names, "app_tls_certificate_src": f"{{tls}}/{pair}.crt",
-                       "app_tls_certificate_key_src": f"{{tls}}/{pair}.key"}, tls)
-    assert "PLAY [Install, start and secure MongoDB]" in result.stdout, result.stdout[-3000:]
-    assert "UNREACHABLE" in result.stdout, result.stdout[-3000:]
+                       "app_tls_certificate_key_src": f"{{tls}}/{pair}.key"}, tls, playbook=VALIDATE)
+    assert_validation_passed(result)
     print(f"\n    {case}: {names} with {pair}.crt passed validation")
 
 
 @pytest.mark.parametrize("serial", ["app_web_serial=2", "app_web_serial=1%", "app_web_serial=100%", 3])
 def test_web_batch_sizes_pass_validation(serial, tls):
     """Issue 21, defect 2: whole numbers (as `-e name=value` gives them: strings) and 1%-100% pass."""
-    result = run_site(serial if isinstance(serial, str) else {"app_web_serial": serial}, tls)
-    assert "PLAY [Install, start and secure MongoDB]" in result.stdout, result.stdout[-3000:]
-    assert "UNREACHABLE" in result.stdout, result.stdout[-3000:]
+    result = run_site(serial if isinstance(serial, str) else {"app_web_serial": serial}, tls, playbook=VALIDATE)
+    assert_validation_passed(result)
 
 
 # Issue 21, defect 6: an inventory's value of a variable that the playbook's group_vars/ wire would
@@ -480,10 +509,9 @@ def test_inventory_value_of_a_wired_variable_is_refused(case, tls, tmp_path):
     shutil.copytree(INVENTORY, inventory)
     (inventory / relative).parent.mkdir(parents=True, exist_ok=True)
     (inventory / relative).write_text("---\n" + content)
-    result = run_site(inventory, tls)
+    result = run_site(inventory, tls, playbook=VALIDATE)
     output = result.stdout
     assert result.returncode != 0, output[-3000:]
-    assert "PLAY [Install, start and secure MongoDB]" not in output, output[-3000:]
     message = " ".join(failure_message(output).split())
     assert f"{variable} (set in {inventory / relative};" in message, message
     assert f"set {setting} instead" in message, message
