@@ -131,16 +131,23 @@ molecule-%: $(INSTANCE_DEPS)
 # balanced by the measured times (README, "Testing"). Containers are named per scenario, so any
 # scenarios may share a lane or not; the checks need no instance and share a lane with them.
 # Four lanes on two cores: the scenarios wait on their instances much of the time, and the two
-# cores stay busy until the last lane is nearly done.
+# cores stay busy until the last lane is nearly done. Each lane's CPU priority (lanes.sh nice=N):
+# the cluster's, the longest chain of work, gets the cores first; the checks and the demo, whose
+# work can wait, last.
 CHECK_TARGETS := lint test-project test-tools test-badinput test-standin test-app
 LANE_1 := test-demo
 LANE_2 := molecule-default
 LANE_3 := molecule-cluster
 LANE_4 := molecule-djongo molecule-mongodb
+LANE_1_NICE := nice=3
+LANE_2_NICE := nice=1
+LANE_3_NICE := nice=0
+LANE_4_NICE := nice=2
+LANES = "$(LANE_1_NICE) $(1) $(LANE_1)" "$(LANE_2_NICE) $(LANE_2)" "$(LANE_3_NICE) $(LANE_3)" "$(LANE_4_NICE) $(LANE_4)"
 
 .PHONY: test-instances
 test-instances: $(INSTANCE_PREREQS) ## Every Molecule scenario and the demo test, in lanes side by side
-	tests/harness/lanes.sh "$(LANE_1)" "$(LANE_2)" "$(LANE_3)" "$(LANE_4)"
+	tests/harness/lanes.sh $(call LANES,)
 
 .PHONY: demo
 demo: venv image ## Deploy the whole stack over SSH to a local VM-like container (site on :8080)
@@ -174,7 +181,7 @@ check: lint test-project test-tools test-badinput test-app ## The fast loop: lin
 test: host-deps ## Everything CI runs
 	$(MAKE) --no-print-directory -j2 image-once test-lanes
 test-lanes: venv
-	env -u MAKEFLAGS -u MFLAGS tests/harness/lanes.sh "$(CHECK_TARGETS) $(LANE_1)" "$(LANE_2)" "$(LANE_3)" "$(LANE_4)"
+	env -u MAKEFLAGS -u MFLAGS tests/harness/lanes.sh $(call LANES,$(CHECK_TARGETS))
 
 # Benchmarks (issue 12; bench/README.md): measurements, not pass/fail tests, so not part of `test`.
 # wrk loads the serving figures; matplotlib draws the deploy-under-load PNGs, from its own venv

@@ -2,7 +2,13 @@
 # Runs make targets in lanes side by side: the targets of one lane one after the other, the lanes
 # at the same time. `make test` runs its Molecule scenarios and the demo test this way.
 #
-#   tests/harness/lanes.sh "molecule-default test-demo" "molecule-cluster molecule-djongo"
+#   tests/harness/lanes.sh "molecule-cluster" "nice=2 molecule-default test-demo"
+#
+# A lane may start with nice=N: its targets, and the containers they start (podman's processes
+# inherit the niceness), run at that CPU priority (default 0). The cores are the bottleneck, and
+# the run ends when its longest lane does: the lane with the longest chain of work gets the cores
+# first, the others fill the time it leaves (while it waits on a health check, a restart, a
+# readiness delay). The priorities only share the CPU out; no check's timing depends on them.
 #
 # Why: a scenario spends most of its time waiting (module round trips into its containers,
 # mongod's start-up delays, health checks, deploys under a bounded load), so two lanes on this
@@ -39,14 +45,17 @@ children_cpu() {
 }
 
 run_lane() {
-  local target start rc cpu_before cpu_file
+  local target start rc cpu_before cpu_file niceness=0 targets=$1
+  if [[ "$targets" =~ ^nice=([0-9]+)[[:space:]]+(.*)$ ]]; then
+    niceness=${BASH_REMATCH[1]} targets=${BASH_REMATCH[2]}
+  fi
   cpu_file=$(mktemp -p "$results")
-  for target in $1; do
+  for target in $targets; do
     start=$(date +%s)
     times >"$cpu_file"
     cpu_before=$(children_cpu "$cpu_file")
     rc=0
-    make --no-print-directory LANES=1 "$target" 2>&1 | sed -u "s/^/[$target] /" || rc=$?
+    nice -n "$niceness" make --no-print-directory LANES=1 "$target" 2>&1 | sed -u "s/^/[$target] /" || rc=$?
     times >"$cpu_file"
     echo "$target: $( [ "$rc" -eq 0 ] && echo passed || echo "FAILED (exit $rc)") in $(( $(date +%s) - start )) s," \
       "controller CPU $(( ($(children_cpu "$cpu_file") - cpu_before) / 100 )) s" | tee -a "$results/summary"
