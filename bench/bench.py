@@ -160,13 +160,23 @@ def code_change():
     (APP_COPY / "hellodjango" / "bench_stamp.py").write_text(f'STAMP = "{uuid.uuid4().hex}"\n')
 
 
+# A package the application does not import, pinned at another of these versions by each
+# requirements change of a run (the role names a virtualenv by the pinned lines, so a comment
+# alone is no change).
+EXTRA_PIN_VERSIONS = ["1.17.0", "1.16.0", "1.15.0", "1.14.0", "1.13.0", "1.12.0", "1.11.0", "1.10.0"]
+extra_pins = iter(EXTRA_PIN_VERSIONS)
+
+
 def requirements_change():
-    """A requirements change: the pinned file's content changes (a comment line naming this run),
-    so the role builds a new virtualenv and restarts uWSGI; the pins stay the same, so the
-    application keeps working."""
+    """A requirements change: one more pinned package (six), at a version no earlier change of this
+    run used, so the role builds a new virtualenv and restarts uWSGI; the application's own pins
+    stay the same, so it keeps working."""
     path = APP_COPY / REQUIREMENTS
-    lines = [line for line in path.read_text().splitlines() if not line.startswith("# bench run")]
-    lines.append(f"# bench run {uuid.uuid4().hex}")
+    lines = [line for line in path.read_text().splitlines() if not line.startswith("six==")]
+    try:
+        lines.append(f"six=={next(extra_pins)}")
+    except StopIteration:
+        sys.exit(f"bench: more requirements changes than versions in EXTRA_PIN_VERSIONS ({len(EXTRA_PIN_VERSIONS)})")
     path.write_text("\n".join(lines) + "\n")
 
 
